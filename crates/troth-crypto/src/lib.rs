@@ -15,3 +15,10 @@ pub use keys::{KEY_LEN, KeyVersion, SecretKey, WrappedKey};
 pub use master::{LocalMasterKey, MasterKeyProvider, parse_encoded_key};
 pub use vault::{EncryptedField, SubjectKey, TenantKey, Vault, rewrap_tenant_key};
 pub use zeroize::Zeroizing;
+pub mod audit;
+pub mod sign;
+pub use audit::{
+    AppendedBatch, AuditChain, AuditEntry, AuditEvent, AuditHash, AuditVerifier, AuditViolation,
+    Checkpoint, VerifyReport, ViolationKind,
+};
+pub use sign::{Jwk, PublicKey, SigningKeyPair};
