@@ -22,3 +22,10 @@ pub use audit::{
     Checkpoint, VerifyReport, ViolationKind,
 };
 pub use sign::{Jwk, PublicKey, SigningKeyPair};
+pub mod blind;
+pub use blind::{
+    BlindIndexer, BlindToken, IdentifierKind, normalize_email, normalize_external_id,
+    normalize_phone,
+};
+pub mod receipt;
+pub use receipt::{RECEIPT_TYP, ReceiptSigner, verify_receipt, verify_receipt_as};

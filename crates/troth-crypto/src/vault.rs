@@ -9,6 +9,7 @@
 //! * Erasing a subject = deleting its [`WrappedKey`]; [`TenantKey::open_subject_key`]
 //!   then reports [`CryptoError::KeyDestroyed`] (crypto-shredding).
 
+use crate::blind::BlindIndexer;
 use crate::error::CryptoError;
 use crate::ids::{CategoryId, RecordId, SubjectId, TenantId};
 use crate::keys::{
@@ -28,6 +29,13 @@ const FIELD_FORMAT_V1: u8 = 1;
 
 pub(crate) fn tek_context(tenant: &TenantId) -> Vec<u8> {
     Canon::new("troth.tek")
+        .field(tenant.as_str().as_bytes())
+        .0
+        .clone()
+}
+
+fn blind_context(tenant: &TenantId) -> Vec<u8> {
+    Canon::new("troth.blind-index-key")
         .field(tenant.as_str().as_bytes())
         .0
         .clone()
@@ -98,6 +106,43 @@ impl Vault {
     ) -> Result<TenantKey, CryptoError> {
         let key = self.provider.unwrap(&tek_context(tenant), wrapped)?;
         Ok(TenantKey::new(tenant.clone(), wrapped.key_version, key))
+    }
+
+    /// Generates a tenant's blind-index key (see [`crate::blind`] for why it is
+    /// separate from the tenant key). Store the returned [`WrappedKey`].
+    pub fn create_blind_index_key(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<(BlindIndexer, WrappedKey), CryptoError> {
+        let key = SecretKey::generate()?;
+        let wrapped = self
+            .provider
+            .wrap(&blind_context(tenant), FIRST_KEY_VERSION, &key)?;
+        Ok((BlindIndexer::new(tenant.clone(), key), wrapped))
+    }
+
+    /// Unwraps a stored blind-index key.
+    pub fn open_blind_index_key(
+        &self,
+        tenant: &TenantId,
+        wrapped: &WrappedKey,
+    ) -> Result<BlindIndexer, CryptoError> {
+        let key = self.provider.unwrap(&blind_context(tenant), wrapped)?;
+        Ok(BlindIndexer::new(tenant.clone(), key))
+    }
+
+    /// Master-key rotation step for a blind-index key (same as for tenant keys).
+    pub fn rewrap_blind_index_key(
+        &self,
+        tenant: &TenantId,
+        wrapped: &WrappedKey,
+    ) -> Result<WrappedKey, CryptoError> {
+        let ctx = blind_context(tenant);
+        if wrapped.wrapping_version == self.provider.current_version() {
+            return Ok(wrapped.clone());
+        }
+        let key = self.provider.unwrap(&ctx, wrapped)?;
+        self.provider.wrap(&ctx, wrapped.key_version, &key)
     }
 
     /// Master-key rotation step: re-wraps one tenant key under the provider's current
