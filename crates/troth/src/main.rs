@@ -1,2 +1,49 @@
-//! The `troth` command.
-fn main() {}
+//! The `troth` command: policy tools now, the server later.
+//!
+//! Exit codes: 0 success, 1 the input is invalid (a manifest with problems, a policy
+//! audit that failed), 2 usage or I/O errors.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// troth makes a privacy policy true: written once as code, rendered for people,
+/// enforced at run time.
+#[derive(Debug, Parser)]
+#[command(name = "troth", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check, render, hash and compare policy packs.
+    #[command(subcommand)]
+    Policy(cmd::policy::PolicyCommand),
+}
+
+/// How a command ended, mapped to the documented exit codes.
+pub enum Outcome {
+    /// Everything was fine.
+    Ok,
+    /// The input was read but is invalid; details were printed.
+    Invalid,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Policy(c) => cmd::policy::run(c),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Invalid) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
