@@ -1,0 +1,1 @@
+//! PIPL / GDPR / CCPA disclosure audit.

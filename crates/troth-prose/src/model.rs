@@ -1,0 +1,308 @@
+//! A small linear model (one logistic regression per practice) over hashed
+//! character n-grams, heading n-grams and the cue rules that fired.
+//!
+//! Trained offline by `examples/train_model.rs` from CAPP-130 sentences and
+//! shipped as `model/practices.bin` (about 0.8 MB); it runs with no I/O.
+
+use std::sync::LazyLock;
+
+use crate::classify::{Cues, Evidence, EvidenceSource, Practice};
+
+/// Number of hash buckets per label.
+pub const DIM: usize = 1 << 15;
+const MAGIC: &[u8; 4] = b"TPM1";
+
+static SHIPPED: LazyLock<Option<Model>> =
+    LazyLock::new(|| Model::from_bytes(include_bytes!("../model/practices.bin")));
+
+/// Per-label weights.
+#[derive(Debug, Clone)]
+pub(crate) struct Model {
+    bias: [f32; 12],
+    threshold: [f32; 12],
+    /// Bucket-major, so one feature reads one cache line for all labels.
+    weights: Vec<[f32; 12]>,
+}
+
+/// One sparse feature: bucket, value, and a printable name for evidence.
+#[derive(Debug, Clone)]
+pub(crate) struct Feature {
+    pub bucket: u32,
+    pub value: f32,
+    /// For sentence n-grams (shown as evidence): char start and length.
+    pub span: Option<(usize, usize)>,
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv_bytes(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn bucket(h: u64) -> u32 {
+    u32::try_from(h % DIM as u64).unwrap_or(0)
+}
+
+fn push(out: &mut Vec<Feature>, ns: &str, name: &str, value: f32) {
+    let h = fnv_bytes(fnv_bytes(FNV_OFFSET, ns.as_bytes()), &[0xff]);
+    out.push(Feature { bucket: bucket(fnv_bytes(h, name.as_bytes())), value, span: None });
+}
+
+/// Character 1–3-grams of `text` (lower-cased; digits folded to `0`), hashed
+/// without allocating.
+fn ngrams(out: &mut Vec<Feature>, ns: &str, text: &str, value: f32, explain: bool, max_chars: usize) {
+    let chars: Vec<char> = text
+        .chars()
+        .take(max_chars)
+        .map(|c| if c.is_ascii_digit() { '0' } else { c.to_ascii_lowercase() })
+        .collect();
+    let base = fnv_bytes(fnv_bytes(FNV_OFFSET, ns.as_bytes()), &[0xff]);
+    let mut buf = [0u8; 4];
+    for i in 0..chars.len() {
+        let mut h = base;
+        for n in 1..=3 {
+            let Some(&c) = chars.get(i + n - 1) else { break };
+            h = fnv_bytes(h, c.encode_utf8(&mut buf).as_bytes());
+            if chars[i..i + n].iter().all(|c| c.is_whitespace()) {
+                continue;
+            }
+            out.push(Feature { bucket: bucket(h), value, span: explain.then_some((i, n)) });
+        }
+    }
+}
+
+/// Rule ids are keyed without their language part (`sharing.zh.verb` ->
+/// `sharing.verb`), so weights learned on Chinese carry over to English cues.
+fn rule_key(id: &str) -> String {
+    id.replace(".zh.", ".").replace(".en.", ".")
+}
+
+/// Build the feature vector for a sentence in context.
+pub(crate) fn features(
+    text: &str,
+    headings: &[&str],
+    lead_in: Option<&str>,
+    prev: Option<[f32; 12]>,
+    own: &Cues,
+    head: &Cues,
+    lead: Option<&Cues>,
+) -> Vec<Feature> {
+    let mut out = Vec::with_capacity(text.len() * 3);
+    push(&mut out, "bias", "", 1.0);
+    ngrams(&mut out, "s", text, 1.0, true, 200);
+    for (depth, h) in headings.iter().rev().take(2).enumerate() {
+        ngrams(
+            &mut out,
+            "h",
+            h,
+            if depth == 0 { 0.5 } else { 0.25 },
+            false,
+            40,
+        );
+    }
+    if let Some(p) = prev {
+        // The previous sentence's cues: CAPP labels run in stretches.
+        for (i, score) in p.iter().enumerate() {
+            if *score > 0.0 {
+                push(
+                    &mut out,
+                    "pp",
+                    Practice::ALL[i].id(),
+                    score.min(2.0) * 0.5,
+                );
+            }
+        }
+    }
+    if let Some(l) = lead_in {
+        ngrams(&mut out, "l", l, 0.3, false, 80);
+    }
+    for (i, p) in Practice::ALL.iter().enumerate() {
+        for ev in &own[i].1 {
+            push(&mut out, "r", &rule_key(&ev.rule), 1.0);
+        }
+        if head[i].0 > 0.0 {
+            push(&mut out, "hp", p.id(), head[i].0.min(2.0));
+        }
+        if let Some(l) = lead {
+            if l[i].0 > 0.0 {
+                push(&mut out, "lp", p.id(), l[i].0.min(2.0));
+            }
+        }
+    }
+    let len = text.chars().count();
+    let bucket = match len {
+        0..=10 => "len<=10",
+        11..=25 => "len<=25",
+        26..=60 => "len<=60",
+        _ => "len>60",
+    };
+    push(&mut out, "len", bucket, 1.0);
+    if text.ends_with(':') {
+        push(&mut out, "end", ":", 1.0);
+    }
+    out
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+impl Model {
+    /// The model shipped in the crate, if it decodes.
+    pub(crate) fn shipped() -> Option<&'static Model> {
+        SHIPPED.as_ref()
+    }
+
+    /// Decode: magic, dim (u32), then per label: bias f32, threshold f32,
+    /// scale f32, DIM × i16 weights (all little-endian).
+    pub(crate) fn from_bytes(b: &[u8]) -> Option<Model> {
+        if b.get(..4)? != MAGIC {
+            return None;
+        }
+        let mut pos = 4;
+        let mut take = |n: usize| -> Option<&[u8]> {
+            let s = b.get(pos..pos + n)?;
+            pos += n;
+            Some(s)
+        };
+        let dim = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
+        if dim != DIM {
+            return None;
+        }
+        let mut bias = [0.0; 12];
+        let mut threshold = [0.5; 12];
+        let mut weights = vec![[0.0f32; 12]; DIM];
+        for i in 0..12 {
+            bias[i] = f32::from_le_bytes(take(4)?.try_into().ok()?);
+            threshold[i] = f32::from_le_bytes(take(4)?.try_into().ok()?);
+            let scale = f32::from_le_bytes(take(4)?.try_into().ok()?);
+            let raw = take(DIM * 2)?;
+            for (slot, c) in weights.iter_mut().zip(raw.chunks_exact(2)) {
+                slot[i] = f32::from(i16::from_le_bytes([c[0], c[1]])) * scale;
+            }
+        }
+        Some(Model {
+            bias,
+            threshold,
+            weights,
+        })
+    }
+
+    /// Encode (see [`Model::from_bytes`]); weights are quantised to i16.
+    pub(crate) fn to_bytes(
+        bias: &[f32; 12],
+        threshold: &[f32; 12],
+        weights: &[Vec<f32>],
+    ) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 + 12 * (12 + DIM * 2));
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&u32::try_from(DIM).unwrap_or(0).to_le_bytes());
+        for i in 0..12 {
+            let w = &weights[i];
+            let max = w.iter().fold(0.0f32, |m, x| m.max(x.abs())).max(1e-6);
+            let scale = max / f32::from(i16::MAX);
+            out.extend_from_slice(&bias[i].to_le_bytes());
+            out.extend_from_slice(&threshold[i].to_le_bytes());
+            out.extend_from_slice(&scale.to_le_bytes());
+            for x in w {
+                // Rounded and clamped to i16 range by construction of `scale`.
+                #[allow(clippy::cast_possible_truncation)]
+                let q = (x / scale).round().clamp(-32767.0, 32767.0) as i16;
+                out.extend_from_slice(&q.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// Per practice: decision score (0.5 at the tuned threshold) and the top
+    /// sentence n-grams behind a positive decision.
+    pub(crate) fn score(
+        &self,
+        text: &str,
+        headings: &[&str],
+        lead_in: Option<&str>,
+        prev: Option<[f32; 12]>,
+        own: &Cues,
+        head: &Cues,
+        lead: Option<&Cues>,
+    ) -> Vec<(f32, Vec<Evidence>)> {
+        let feats = features(text, headings, lead_in, prev, own, head, lead);
+        let mut z = self.bias;
+        for f in &feats {
+            let w = &self.weights[f.bucket as usize];
+            for (zi, wi) in z.iter_mut().zip(w) {
+                *zi += wi * f.value;
+            }
+        }
+        let mut out = Vec::with_capacity(12);
+        for i in 0..12 {
+            let z = z[i];
+            let p = sigmoid(z);
+            let t = self.threshold[i].clamp(0.01, 0.99);
+            // Map so that p == t gives 0.5, keeping the order of p.
+            let score = if p >= t {
+                0.5 + 0.5 * (p - t) / (1.0 - t)
+            } else {
+                0.5 * p / t
+            };
+            let mut evidence = Vec::new();
+            if score >= 0.5 {
+                let chars: Vec<char> = text.chars().collect();
+                let mut contrib: Vec<(f32, String)> = feats
+                    .iter()
+                    .filter_map(|f| {
+                        let (start, n) = f.span.filter(|(_, n)| *n >= 2)?;
+                        let c = self.weights[f.bucket as usize][i] * f.value;
+                        let name: String = chars.get(start..start + n)?.iter().collect();
+                        (c > 0.0).then_some((c, name))
+                    })
+                    .collect();
+                contrib.sort_by(|a, b| b.0.total_cmp(&a.0));
+                let mut seen: Vec<&str> = Vec::new();
+                for (_, name) in &contrib {
+                    if seen.len() >= 3 {
+                        break;
+                    }
+                    if !seen.iter().any(|s| s.contains(name.as_str()) || name.contains(*s)) {
+                        seen.push(name);
+                    }
+                }
+                evidence = seen
+                    .into_iter()
+                    .map(|n| Evidence {
+                        rule: "model.ngram".to_string(),
+                        matched: n.to_string(),
+                        source: EvidenceSource::Model,
+                    })
+                    .collect();
+            }
+            out.push((score, evidence));
+        }
+        out
+    }
+}
+
+/// Training support for `examples/train_model.rs` (not a stable API).
+#[doc(hidden)]
+pub mod training {
+    pub use super::DIM;
+
+    /// Sparse features (bucket, value) for every line of a document given one sentence per line.
+    #[must_use]
+    pub fn line_features<S: AsRef<str>>(lines: &[S]) -> Vec<Vec<(u32, f32)>> {
+        crate::classify::document_features(&crate::Document::from_lines(lines))
+            .into_iter()
+            .map(|fs| fs.into_iter().map(|f| (f.bucket, f.value)).collect())
+            .collect()
+    }
+
+    /// Serialise trained weights into the shipped model format.
+    #[must_use]
+    pub fn encode(bias: &[f32; 12], threshold: &[f32; 12], weights: &[Vec<f32>]) -> Vec<u8> {
+        super::Model::to_bytes(bias, threshold, weights)
+    }
+}

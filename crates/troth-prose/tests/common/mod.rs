@@ -1,0 +1,167 @@
+//! Shared helpers for the corpus measurements (tests and examples).
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs
+)]
+
+use std::path::PathBuf;
+
+use troth_prose::{Classifier, Practice};
+
+/// `/work/shared/corpus` resolved from the crate directory; panics with a clear
+/// message when missing (measurements must not silently skip).
+pub fn corpus_dir() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let candidates = [
+        std::env::var_os("TROTH_CORPUS").map(PathBuf::from),
+        Some(manifest.join("../../../shared/corpus")),
+        Some(manifest.join("../../shared/corpus")),
+        Some(PathBuf::from("/work/shared/corpus")),
+    ];
+    for c in candidates.into_iter().flatten() {
+        if c.join("capp130-dev").is_dir() {
+            return c;
+        }
+    }
+    panic!(
+        "corpus not found: expected shared/corpus/capp130-dev next to the repository \
+         (tried ../../../shared/corpus from {}); set TROTH_CORPUS to its path",
+        manifest.display()
+    );
+}
+
+/// One labelled policy: lines and gold label sets.
+pub struct LabelledDoc {
+    pub name: String,
+    pub lines: Vec<String>,
+    pub gold: Vec<Vec<Practice>>,
+}
+
+/// Load all CAPP-130 dev files, sorted by name.
+pub fn load_capp() -> Vec<LabelledDoc> {
+    let dir = corpus_dir().join("capp130-dev");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 40,
+        "expected 40 CAPP-130 files in {}",
+        dir.display()
+    );
+    files
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let mut lines = Vec::new();
+            let mut gold = Vec::new();
+            for l in text.lines().filter(|l| !l.trim().is_empty()) {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                lines.push(v["text"].as_str().unwrap_or("").to_string());
+                let labels = v["label"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str())
+                            .filter_map(|x| Practice::parse(x).ok())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                gold.push(labels);
+            }
+            LabelledDoc {
+                name: p.file_name().unwrap().to_string_lossy().into_owned(),
+                lines,
+                gold,
+            }
+        })
+        .collect()
+}
+
+/// Deterministic split: every fourth file (sorted by name, index % 4 == 3) is held out.
+pub fn is_held_out(index: usize) -> bool {
+    index % 4 == 3
+}
+
+/// Per-label counts.
+#[derive(Default, Clone, Copy)]
+pub struct Counts {
+    pub tp: usize,
+    pub fp: usize,
+    pub fn_: usize,
+}
+
+impl Counts {
+    pub fn precision(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fp)
+    }
+    pub fn recall(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fn_)
+    }
+    pub fn f1(&self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// Evaluate a classifier on documents; returns per-label counts.
+pub fn evaluate(c: &Classifier, docs: &[&LabelledDoc]) -> [Counts; 12] {
+    let mut counts = [Counts::default(); 12];
+    for d in docs {
+        let out = c.classify_lines(&d.lines);
+        assert_eq!(out.len(), d.lines.len(), "one result per line");
+        for (res, gold) in out.iter().zip(&d.gold) {
+            for p in Practice::ALL {
+                let (pred, g) = (res.has(p), gold.contains(&p));
+                let k = &mut counts[p.index()];
+                match (pred, g) {
+                    (true, true) => k.tp += 1,
+                    (true, false) => k.fp += 1,
+                    (false, true) => k.fn_ += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    counts
+}
+
+pub fn macro_f1(c: &[Counts; 12]) -> f64 {
+    c.iter().map(Counts::f1).sum::<f64>() / 12.0
+}
+
+/// Markdown table of per-label figures.
+pub fn table(c: &[Counts; 12]) -> String {
+    let mut s =
+        String::from("| label | id | support | P | R | F1 |\n|---|---|---:|---:|---:|---:|\n");
+    for p in Practice::ALL {
+        let k = c[p.index()];
+        s.push_str(&format!(
+            "| {} | {} | {} | {:.3} | {:.3} | {:.3} |\n",
+            p.label_zh(),
+            p.id(),
+            k.tp + k.fn_,
+            k.precision(),
+            k.recall(),
+            k.f1()
+        ));
+    }
+    s.push_str(&format!(
+        "| **macro F1** | | | | | **{:.3}** |\n",
+        macro_f1(c)
+    ));
+    s
+}
