@@ -193,10 +193,25 @@ pub fn diff(old: &Policy, new: &Policy) -> DiffReport {
     let (a, b) = (canonical(old), canonical(new));
     let mut raw = Vec::new();
     walk(&mut Vec::new(), Some(&a), Some(&b), &mut raw);
-    let changes: Vec<Change> = raw
+    let mut changes: Vec<Change> = raw
         .into_iter()
         .map(|(path, before, after)| classify(path, before, after))
         .collect();
+    // A channel removed with nothing added in its place makes a right harder to
+    // exercise; a channel replaced by another does not.
+    let replaced: BTreeSet<String> = changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Added)
+        .map(|c| c.path.clone())
+        .collect();
+    for c in &mut changes {
+        let channel_list = c.path.ends_with(".channels")
+            || c.path.ends_with(".contacts")
+            || c.path.ends_with("complaint_channels");
+        if channel_list && c.kind == ChangeKind::Removed && !replaced.contains(&c.path) {
+            c.reduces_rights = true;
+        }
+    }
     let criteria: BTreeSet<Criterion> = changes.iter().flat_map(|c| c.criteria.clone()).collect();
     let significant = !criteria.is_empty();
     let rights_reduced = changes.iter().any(|c| c.reduces_rights);
@@ -288,8 +303,6 @@ fn classify(path: Vec<String>, before: Option<Value>, after: Option<Value>) -> C
             }
             _ => {
                 criteria.insert(ContactComplaint);
-                // Losing a channel makes rights harder to exercise.
-                reduces = removed && matches!(last, "contacts" | "complaint_channels");
             }
         },
         "law" => {
@@ -341,7 +354,7 @@ fn classify(path: Vec<String>, before: Option<Value>, after: Option<Value>) -> C
             criteria.insert(RightsExercise);
             reduces = match path.get(1).map(String::as_str) {
                 Some("offered") => {
-                    removed
+                    (removed && path.len() == 3)
                         || (last == "days" && increased)
                         || (last == "unit" && text(&after) == Some("working"))
                 }
@@ -350,7 +363,7 @@ fn classify(path: Vec<String>, before: Option<Value>, after: Option<Value>) -> C
                         || (last == "unit" && text(&after) == Some("working"))
                 }
                 Some("free_requests") => {
-                    removed || decreased && last == "count" || increased && last == "per_days"
+                    removed || (decreased && last == "count") || (increased && last == "per_days")
                 }
                 Some("deletion_cases") => removed,
                 Some("verification") => true,

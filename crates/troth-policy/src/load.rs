@@ -78,7 +78,17 @@ pub fn parse_policy(file: &str, text: &str) -> Result<Policy, Vec<Diagnostic>> {
         Ok(p) => p,
         Err(e) => {
             let path = e.span().map(|s| path_at(&doc, s.start)).unwrap_or_default();
-            let problem = Problem::new("schema", path, first_line(e.message()))
+            let message = first_line(e.message());
+            let code = if message.starts_with("unknown field") {
+                "unknown-field"
+            } else if message.starts_with("missing field") {
+                "missing-field"
+            } else if message.starts_with("unknown variant") {
+                "unknown-value"
+            } else {
+                "wrong-type"
+            };
+            let problem = Problem::new(code, path, message)
                 .help("see docs/POLICY.md for the fields each section takes");
             return Err(vec![Diagnostic::at(problem, file, text, e.span())]);
         }
