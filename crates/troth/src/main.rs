@@ -23,6 +23,8 @@ enum Command {
     /// Check, render, hash and compare policy packs.
     #[command(subcommand)]
     Policy(cmd::policy::PolicyCommand),
+    /// First run with no configuration: check the built-in demo pack and render it.
+    Demo(cmd::demo::DemoArgs),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Policy(c) => cmd::policy::run(c),
+        Command::Demo(a) => cmd::demo::run(a),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
