@@ -108,21 +108,21 @@ impl BlindIndexer {
 
     /// Normalises an email address and returns its token.
     pub fn email(&self, raw: &str) -> Result<BlindToken, CryptoError> {
-        Ok(self.token(IdentifierKind::Email, &normalize_email(raw)?)?)
+        self.token(IdentifierKind::Email, &normalize_email(raw)?)
     }
 
     /// Normalises a phone number to E.164 (using `default_region` for national
     /// numbers, e.g. `CN`) and returns its token.
     pub fn phone(&self, raw: &str, default_region: &str) -> Result<BlindToken, CryptoError> {
-        Ok(self.token(
+        self.token(
             IdentifierKind::Phone,
             &normalize_phone(raw, default_region)?,
-        )?)
+        )
     }
 
     /// Normalises an external id and returns its token.
     pub fn external_id(&self, raw: &str) -> Result<BlindToken, CryptoError> {
-        Ok(self.token(IdentifierKind::ExternalId, &normalize_external_id(raw)?)?)
+        self.token(IdentifierKind::ExternalId, &normalize_external_id(raw)?)
     }
 }
 

@@ -98,10 +98,10 @@ pub fn verify_receipt_as<T: DeserializeOwned>(
     if header.contains_key("crit") {
         return Err(CryptoError::MalformedJws("unsupported critical header"));
     }
-    if let Some(kid) = header.get("kid") {
-        if kid.as_str() != Some(key.thumbprint().as_str()) {
-            return Err(CryptoError::InvalidSignature);
-        }
+    if let Some(kid) = header.get("kid")
+        && kid.as_str() != Some(key.thumbprint().as_str())
+    {
+        return Err(CryptoError::InvalidSignature);
     }
     let sig: [u8; SIGNATURE_LEN] = b64(s)?
         .as_slice()
