@@ -9,7 +9,10 @@ fn main() {
     let path = &args[1];
     let law: audit::Law = args.get(2).map_or("pipl", String::as_str).parse().unwrap();
     let text = std::fs::read_to_string(path).unwrap();
-    let ext = std::path::Path::new(path).extension().and_then(|e| e.to_str()).unwrap_or("");
+    let ext = std::path::Path::new(path)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("");
     let format = Format::from_extension(ext).unwrap_or_else(|| Format::detect(&text));
     let doc = Document::from_text(&text, format).unwrap();
     let report = audit::audit(&doc, law);

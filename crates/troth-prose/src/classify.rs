@@ -648,7 +648,8 @@ impl Classifier {
         let negated = NEGATION.is_match(text);
 
         let mut labels = Vec::new();
-        let model_scores = self.model.map(|m| {
+        // The model was trained on Chinese only; English sentences use the cue rules.
+        let model_scores = self.model.filter(|_| mostly_cjk(text)).map(|m| {
             m.score(
                 text,
                 &ctx.headings,
@@ -784,6 +785,13 @@ fn context_cues(
         std::array::from_fn(|i| c[i].0)
     });
     (own, head, lead, prev)
+}
+
+/// At least a third of the letters are CJK.
+fn mostly_cjk(text: &str) -> bool {
+    let cjk = text.chars().filter(|c| crate::text::is_cjk(*c)).count();
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    cjk * 3 >= letters && cjk > 0
 }
 
 /// Cue weight needed for a label in rules-only mode (score 0.5 at this weight).

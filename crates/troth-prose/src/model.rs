@@ -49,28 +49,51 @@ fn bucket(h: u64) -> u32 {
 
 fn push(out: &mut Vec<Feature>, ns: &str, name: &str, value: f32) {
     let h = fnv_bytes(fnv_bytes(FNV_OFFSET, ns.as_bytes()), &[0xff]);
-    out.push(Feature { bucket: bucket(fnv_bytes(h, name.as_bytes())), value, span: None });
+    out.push(Feature {
+        bucket: bucket(fnv_bytes(h, name.as_bytes())),
+        value,
+        span: None,
+    });
 }
 
 /// Character 1–3-grams of `text` (lower-cased; digits folded to `0`), hashed
 /// without allocating.
-fn ngrams(out: &mut Vec<Feature>, ns: &str, text: &str, value: f32, explain: bool, max_chars: usize) {
+fn ngrams(
+    out: &mut Vec<Feature>,
+    ns: &str,
+    text: &str,
+    value: f32,
+    explain: bool,
+    max_chars: usize,
+) {
     let chars: Vec<char> = text
         .chars()
         .take(max_chars)
-        .map(|c| if c.is_ascii_digit() { '0' } else { c.to_ascii_lowercase() })
+        .map(|c| {
+            if c.is_ascii_digit() {
+                '0'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
         .collect();
     let base = fnv_bytes(fnv_bytes(FNV_OFFSET, ns.as_bytes()), &[0xff]);
     let mut buf = [0u8; 4];
     for i in 0..chars.len() {
         let mut h = base;
         for n in 1..=3 {
-            let Some(&c) = chars.get(i + n - 1) else { break };
+            let Some(&c) = chars.get(i + n - 1) else {
+                break;
+            };
             h = fnv_bytes(h, c.encode_utf8(&mut buf).as_bytes());
             if chars[i..i + n].iter().all(|c| c.is_whitespace()) {
                 continue;
             }
-            out.push(Feature { bucket: bucket(h), value, span: explain.then_some((i, n)) });
+            out.push(Feature {
+                bucket: bucket(h),
+                value,
+                span: explain.then_some((i, n)),
+            });
         }
     }
 }
@@ -82,6 +105,7 @@ fn rule_key(id: &str) -> String {
 }
 
 /// Build the feature vector for a sentence in context.
+#[allow(clippy::too_many_arguments)] // context pieces are independent inputs
 pub(crate) fn features(
     text: &str,
     headings: &[&str],
@@ -108,12 +132,7 @@ pub(crate) fn features(
         // The previous sentence's cues: CAPP labels run in stretches.
         for (i, score) in p.iter().enumerate() {
             if *score > 0.0 {
-                push(
-                    &mut out,
-                    "pp",
-                    Practice::ALL[i].id(),
-                    score.min(2.0) * 0.5,
-                );
+                push(&mut out, "pp", Practice::ALL[i].id(), score.min(2.0) * 0.5);
             }
         }
     }
@@ -127,10 +146,10 @@ pub(crate) fn features(
         if head[i].0 > 0.0 {
             push(&mut out, "hp", p.id(), head[i].0.min(2.0));
         }
-        if let Some(l) = lead {
-            if l[i].0 > 0.0 {
-                push(&mut out, "lp", p.id(), l[i].0.min(2.0));
-            }
+        if let Some(l) = lead
+            && l[i].0 > 0.0
+        {
+            push(&mut out, "lp", p.id(), l[i].0.min(2.0));
         }
     }
     let len = text.chars().count();
@@ -220,6 +239,7 @@ impl Model {
 
     /// Per practice: decision score (0.5 at the tuned threshold) and the top
     /// sentence n-grams behind a positive decision.
+    #[allow(clippy::too_many_arguments)] // context pieces are independent inputs
     pub(crate) fn score(
         &self,
         text: &str,
@@ -267,7 +287,10 @@ impl Model {
                     if seen.len() >= 3 {
                         break;
                     }
-                    if !seen.iter().any(|s| s.contains(name.as_str()) || name.contains(*s)) {
+                    if !seen
+                        .iter()
+                        .any(|s| s.contains(name.as_str()) || name.contains(*s))
+                    {
                         seen.push(name);
                     }
                 }

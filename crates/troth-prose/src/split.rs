@@ -187,7 +187,9 @@ fn is_english_boundary(text: &str, chars: &[(usize, char)], i: usize, start: usi
     if word.chars().count() == 1 && word.chars().all(char::is_alphabetic) {
         return false;
     }
-    let at_start = text.get(start..word_start).is_none_or(|s| s.trim().is_empty());
+    let at_start = text
+        .get(start..word_start)
+        .is_none_or(|s| s.trim().is_empty());
     if at_start
         && (word.chars().all(|c| c.is_ascii_digit() || c == '.')
             || word.chars().all(|c| matches!(c, 'i' | 'v' | 'x')))

@@ -114,13 +114,14 @@ fn from_plain(input: &str) -> Vec<Block> {
             continue;
         }
         let starts_lower = text.chars().next().is_some_and(|c| c.is_ascii_lowercase());
-        if prev_open && starts_lower {
-            if let Some(last) = blocks.last_mut() {
-                last.text.push(' ');
-                last.text.push_str(&text);
-                prev_open = ends_open(&last.text);
-                continue;
-            }
+        if prev_open
+            && starts_lower
+            && let Some(last) = blocks.last_mut()
+        {
+            last.text.push(' ');
+            last.text.push_str(&text);
+            prev_open = ends_open(&last.text);
+            continue;
         }
         prev_open = ends_open(&text);
         blocks.push(Block {
@@ -178,16 +179,19 @@ fn from_markdown_lines(lines: &[(usize, String)], from_html: bool) -> Vec<Block>
         if text.is_empty() {
             continue;
         }
-        if level.is_none() && !is_item && joinable && !from_html {
-            if let Some(last) = blocks.last_mut() {
-                let cjk_edge = last.text.chars().last().is_some_and(is_cjk)
-                    || text.chars().next().is_some_and(is_cjk);
-                if !cjk_edge {
-                    last.text.push(' ');
-                }
-                last.text.push_str(&text);
-                continue;
+        if level.is_none()
+            && !is_item
+            && joinable
+            && !from_html
+            && let Some(last) = blocks.last_mut()
+        {
+            let cjk_edge = last.text.chars().last().is_some_and(is_cjk)
+                || text.chars().next().is_some_and(is_cjk);
+            if !cjk_edge {
+                last.text.push(' ');
             }
+            last.text.push_str(&text);
+            continue;
         }
         joinable = level.is_none() && !is_item;
         blocks.push(Block {
@@ -243,20 +247,20 @@ fn strip_inline_markdown(s: &str) -> String {
                 // [text](url) -> text (url); otherwise keep the bracket.
                 if let Some(close) = chars[i + 1..].iter().position(|&x| x == ']') {
                     let close = i + 1 + close;
-                    if chars.get(close + 1) == Some(&'(') {
-                        if let Some(end) = chars[close + 2..].iter().position(|&x| x == ')') {
-                            let end = close + 2 + end;
-                            let text: String = chars[i + 1..close].iter().collect();
-                            let url: String = chars[close + 2..end].iter().collect();
-                            out.push_str(&text);
-                            if !url.is_empty() && !url.starts_with('#') && url != text {
-                                out.push_str(" (");
-                                out.push_str(url.trim_start_matches("mailto:"));
-                                out.push(')');
-                            }
-                            i = end + 1;
-                            continue;
+                    if chars.get(close + 1) == Some(&'(')
+                        && let Some(end) = chars[close + 2..].iter().position(|&x| x == ')')
+                    {
+                        let end = close + 2 + end;
+                        let text: String = chars[i + 1..close].iter().collect();
+                        let url: String = chars[close + 2..end].iter().collect();
+                        out.push_str(&text);
+                        if !url.is_empty() && !url.starts_with('#') && url != text {
+                            out.push_str(" (");
+                            out.push_str(url.trim_start_matches("mailto:"));
+                            out.push(')');
                         }
+                        i = end + 1;
+                        continue;
                     }
                 }
                 out.push(c);
