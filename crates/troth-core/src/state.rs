@@ -1,0 +1,371 @@
+//! The current state of one subject: a fold over their ledger events.
+//!
+//! Per scope the event with the greatest [`EventKey`] wins, so applying the same events
+//! in any order (or the same event twice) gives the same state. Nothing is removed:
+//! a withdrawal replaces the current record of its scope, the ledger keeps both.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use troth_policy::ids::PurposeId;
+use troth_policy::{GuardianEvidence, Minors};
+
+use crate::ids::{PolicyHash, SubjectId, TenantId};
+use crate::ledger::{
+    Actor, ConsentFact, ConsentStatus, EventKey, Fact, LedgerEvent, Method, Scope,
+};
+use crate::subject::{AccountStatus, AgeBand, AgeInfo};
+
+/// A value with the key of the event that set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Stamped<T> {
+    /// The event that set it.
+    pub key: EventKey,
+    /// The value.
+    pub value: T,
+}
+
+fn keep_latest<T>(slot: &mut Option<Stamped<T>>, key: EventKey, value: T) {
+    if slot.as_ref().is_none_or(|s| key >= s.key) {
+        *slot = Some(Stamped { key, value });
+    }
+}
+
+/// The current record of one consent scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ConsentRecord {
+    /// The event that set it.
+    pub key: EventKey,
+    /// Its status.
+    pub status: ConsentStatus,
+    /// The policy version it was given under.
+    pub version: PolicyHash,
+    /// How it was captured.
+    pub method: Method,
+    /// Who acted.
+    pub actor: Actor,
+    /// When it lapses, if it does.
+    pub expires_at: Option<Timestamp>,
+}
+
+impl ConsentRecord {
+    fn from_fact(key: EventKey, f: &ConsentFact) -> Self {
+        Self {
+            key,
+            status: f.status,
+            version: f.version,
+            method: f.method,
+            actor: f.actor,
+            expires_at: f.expires_at,
+        }
+    }
+
+    /// Given, and not lapsed at `at`.
+    pub fn is_given_at(&self, at: Timestamp) -> bool {
+        self.status == ConsentStatus::Given && self.expires_at.is_none_or(|e| at < e)
+    }
+}
+
+/// Proof a guardian gave: who, and what evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GuardianProof {
+    /// The guardian.
+    pub guardian: SubjectId,
+    /// The evidence kind.
+    pub evidence: GuardianEvidence,
+}
+
+/// Everything known about consent for one purpose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PurposeConsents {
+    /// The purpose.
+    pub purpose: PurposeId,
+    /// The purpose-wide record.
+    pub general: Option<ConsentRecord>,
+    /// Separate consents within the purpose (sensitive category, recipient,
+    /// destination, public disclosure), one record per scope.
+    pub scoped: Vec<(Scope, ConsentRecord)>,
+    /// Latest purpose-wide consent given by developer attestation.
+    pub attested: Option<EventKey>,
+    /// Latest purpose-wide consent given by a guardian.
+    pub by_guardian: Option<Stamped<GuardianProof>>,
+    /// Latest purpose-wide withdrawal, refusal or expiry: attestations and guardian
+    /// consents older than it no longer count.
+    pub last_negative: Option<EventKey>,
+}
+
+impl PurposeConsents {
+    fn new(purpose: PurposeId) -> Self {
+        Self {
+            purpose,
+            general: None,
+            scoped: Vec::new(),
+            attested: None,
+            by_guardian: None,
+            last_negative: None,
+        }
+    }
+
+    /// The record for a scope.
+    pub fn record(&self, scope: &Scope) -> Option<&ConsentRecord> {
+        match scope {
+            Scope::Purpose => self.general.as_ref(),
+            s => self.scoped.iter().find(|(k, _)| k == s).map(|(_, r)| r),
+        }
+    }
+
+    /// A developer attestation that no later withdrawal, refusal or expiry undid.
+    pub fn attestation_current(&self) -> bool {
+        match (self.attested, self.last_negative) {
+            (Some(a), Some(n)) => a > n,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
+    /// A guardian's consent that no later withdrawal, refusal or expiry undid.
+    pub fn guardian_consent_current(&self) -> Option<GuardianProof> {
+        let g = self.by_guardian?;
+        match self.last_negative {
+            Some(n) if n >= g.key => None,
+            _ => Some(g.value),
+        }
+    }
+
+    fn apply(&mut self, key: EventKey, f: &ConsentFact) {
+        let rec = ConsentRecord::from_fact(key, f);
+        match &f.scope {
+            Scope::Purpose => {
+                if self.general.as_ref().is_none_or(|g| key >= g.key) {
+                    self.general = Some(rec);
+                }
+                if f.status == ConsentStatus::Given {
+                    if f.method == Method::DeveloperAttestation
+                        && self.attested.is_none_or(|a| key > a)
+                    {
+                        self.attested = Some(key);
+                    }
+                    if let Actor::Guardian {
+                        guardian, evidence, ..
+                    } = f.actor
+                    {
+                        keep_latest(
+                            &mut self.by_guardian,
+                            key,
+                            GuardianProof { guardian, evidence },
+                        );
+                    }
+                } else if self.last_negative.is_none_or(|n| key > n) {
+                    self.last_negative = Some(key);
+                }
+            }
+            scope => match self.scoped.iter_mut().find(|(k, _)| k == scope) {
+                Some((_, r)) if key >= r.key => *r = rec,
+                Some(_) => {}
+                None => self.scoped.push((scope.clone(), rec)),
+            },
+        }
+    }
+}
+
+/// A guardian's subject-level authorisation of a minor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GuardianAuth {
+    /// Granted or revoked.
+    pub granted: bool,
+    /// Who and what evidence.
+    pub proof: GuardianProof,
+}
+
+/// The current state of one subject, folded from their ledger events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubjectState {
+    tenant: TenantId,
+    subject: SubjectId,
+    age: Option<Stamped<AgeInfo>>,
+    guardian: Option<Stamped<Option<SubjectId>>>,
+    account: Option<Stamped<AccountStatus>>,
+    targeting_opt_out: Option<Stamped<bool>>,
+    guardian_auth: Option<Stamped<GuardianAuth>>,
+    /// Policy versions the person explicitly accepted (a set, sorted).
+    accepted: Vec<PolicyHash>,
+    /// Sorted by purpose id.
+    purposes: Vec<PurposeConsents>,
+}
+
+/// Why an event could not be applied to a subject's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    /// The event belongs to another tenant.
+    #[error("event {event} belongs to another tenant")]
+    WrongTenant {
+        /// The event.
+        event: crate::ids::EventId,
+    },
+    /// The event is about another subject.
+    #[error("event {event} is about another subject")]
+    WrongSubject {
+        /// The event.
+        event: crate::ids::EventId,
+    },
+}
+
+impl SubjectState {
+    /// A subject with no events yet: no consents, age unknown, account active.
+    pub fn new(tenant: TenantId, subject: SubjectId) -> Self {
+        Self {
+            tenant,
+            subject,
+            age: None,
+            guardian: None,
+            account: None,
+            targeting_opt_out: None,
+            guardian_auth: None,
+            accepted: Vec::new(),
+            purposes: Vec::new(),
+        }
+    }
+
+    /// Folds events into a fresh state (events of other subjects are an error).
+    pub fn fold<'a>(
+        tenant: TenantId,
+        subject: SubjectId,
+        events: impl IntoIterator<Item = &'a LedgerEvent>,
+    ) -> Result<Self, ApplyError> {
+        let mut s = Self::new(tenant, subject);
+        for e in events {
+            s.apply(e)?;
+        }
+        Ok(s)
+    }
+
+    /// The tenant.
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    /// The subject.
+    pub fn subject(&self) -> SubjectId {
+        self.subject
+    }
+
+    /// Applies one event. Idempotent, and commutative with every other event.
+    pub fn apply(&mut self, e: &LedgerEvent) -> Result<(), ApplyError> {
+        if e.tenant != self.tenant {
+            return Err(ApplyError::WrongTenant { event: e.id });
+        }
+        if e.subject != self.subject {
+            return Err(ApplyError::WrongSubject { event: e.id });
+        }
+        let key = e.key();
+        match &e.fact {
+            Fact::Consent(f) => {
+                let i = match self
+                    .purposes
+                    .binary_search_by(|p| p.purpose.as_str().cmp(f.purpose.as_str()))
+                {
+                    Ok(i) => i,
+                    Err(i) => {
+                        self.purposes
+                            .insert(i, PurposeConsents::new(f.purpose.clone()));
+                        i
+                    }
+                };
+                self.purposes[i].apply(key, f);
+            }
+            Fact::AcceptVersion { version, .. } => {
+                if let Err(i) = self.accepted.binary_search(version) {
+                    self.accepted.insert(i, *version);
+                }
+            }
+            Fact::TargetingOptOut { opted_out } => {
+                keep_latest(&mut self.targeting_opt_out, key, *opted_out);
+            }
+            Fact::GuardianAuthorisation {
+                granted,
+                guardian,
+                evidence,
+                ..
+            } => keep_latest(
+                &mut self.guardian_auth,
+                key,
+                GuardianAuth {
+                    granted: *granted,
+                    proof: GuardianProof {
+                        guardian: *guardian,
+                        evidence: *evidence,
+                    },
+                },
+            ),
+            Fact::Age(a) => keep_latest(&mut self.age, key, *a),
+            Fact::GuardianLink { guardian } => keep_latest(&mut self.guardian, key, *guardian),
+            Fact::Account(s) => keep_latest(&mut self.account, key, *s),
+        }
+        Ok(())
+    }
+
+    /// Consents for a purpose.
+    pub fn purpose(&self, purpose: &str) -> Option<&PurposeConsents> {
+        self.purposes
+            .binary_search_by(|p| p.purpose.as_str().cmp(purpose))
+            .ok()
+            .map(|i| &self.purposes[i])
+    }
+
+    /// Every purpose with a consent record, by purpose id.
+    pub fn purposes(&self) -> &[PurposeConsents] {
+        &self.purposes
+    }
+
+    /// The current record for a purpose and scope.
+    pub fn consent(&self, purpose: &str, scope: &Scope) -> Option<&ConsentRecord> {
+        self.purpose(purpose).and_then(|p| p.record(scope))
+    }
+
+    /// Account status (active until an event says otherwise).
+    pub fn account(&self) -> AccountStatus {
+        self.account.map(|s| s.value).unwrap_or_default()
+    }
+
+    /// Age information, if any was recorded.
+    pub fn age(&self) -> Option<AgeInfo> {
+        self.age.map(|s| s.value)
+    }
+
+    /// The age band at `at` (UTC date). Unknown age counts as adult: the age gate is
+    /// the caller's, and core cannot invent an age.
+    pub fn age_band(&self, minors: &Minors, at: Timestamp) -> AgeBand {
+        match self.age {
+            None => AgeBand::Adult,
+            Some(Stamped {
+                value: AgeInfo::Declared(b),
+                ..
+            }) => b,
+            Some(Stamped { value, .. }) => {
+                let on = jiff::tz::TimeZone::UTC.to_datetime(at).date();
+                value.band(minors, on)
+            }
+        }
+    }
+
+    /// The linked guardian.
+    pub fn guardian(&self) -> Option<SubjectId> {
+        self.guardian.and_then(|s| s.value)
+    }
+
+    /// Whether the person opted out of targeting.
+    pub fn targeting_opted_out(&self) -> bool {
+        self.targeting_opt_out.is_some_and(|s| s.value)
+    }
+
+    /// The guardian's subject-level authorisation, if granted.
+    pub fn guardian_authorisation(&self) -> Option<GuardianProof> {
+        self.guardian_auth
+            .filter(|a| a.value.granted)
+            .map(|a| a.value.proof)
+    }
+
+    /// Policy versions the person explicitly accepted.
+    pub fn accepted_versions(&self) -> &[PolicyHash] {
+        &self.accepted
+    }
+}
