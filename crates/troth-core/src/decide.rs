@@ -770,4 +770,4 @@ pub fn decide_batch<'a>(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

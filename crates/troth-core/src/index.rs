@@ -138,3 +138,93 @@ impl DecisionIndex {
         items.into_iter().map(|(s, r)| self.decide(s, r)).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::PolicyVersion;
+    use crate::ledger::{ConsentFact, Fact};
+
+    fn index() -> DecisionIndex {
+        let p = crate::decide::tests::fixture();
+        let c = CompiledPolicy::compile(&p, PolicyVersion::of(&p)).unwrap();
+        DecisionIndex::new(TenantId::from_u128(1), c)
+    }
+
+    fn ev(n: u64, subject: u128, fact: Fact) -> LedgerEvent {
+        LedgerEvent {
+            id: EventId::from_parts(n, 0),
+            tenant: TenantId::from_u128(1),
+            subject: SubjectId::from_u128(subject),
+            at: jiff::Timestamp::from_second(1_750_000_000 + n as i64).unwrap(),
+            fact,
+        }
+    }
+
+    #[test]
+    fn apply_invalidates_and_rebuild_matches() {
+        let mut ix = index();
+        let h = ix.policy().version().hash;
+        let req = DecisionRequest::try_new(
+            "promo",
+            &["email"],
+            jiff::Timestamp::from_second(1_760_000_000).unwrap(),
+        )
+        .unwrap();
+        let s = SubjectId::from_u128(5);
+        assert!(!ix.decide(Some(s), &req).allow);
+        let events = vec![
+            ev(
+                1,
+                5,
+                Fact::Consent(ConsentFact::given("promo".parse().unwrap(), h)),
+            ),
+            ev(
+                2,
+                6,
+                Fact::Consent(ConsentFact::given("promo".parse().unwrap(), h)),
+            ),
+            ev(
+                3,
+                5,
+                Fact::Consent(ConsentFact::withdrawn("promo".parse().unwrap(), h)),
+            ),
+        ];
+        ix.apply(&events[0]).unwrap();
+        assert!(
+            ix.decide(Some(s), &req).allow,
+            "a consent write is seen at once"
+        );
+        ix.apply(&events[1]).unwrap();
+        ix.apply(&events[2]).unwrap();
+        assert!(
+            !ix.decide(Some(s), &req).allow,
+            "a withdrawal is seen at once"
+        );
+        let rebuilt =
+            DecisionIndex::rebuild(ix.tenant(), ix.policy().clone(), events.iter().rev()).unwrap();
+        assert_eq!(rebuilt.len(), 2);
+        for sub in [5, 6] {
+            let sub = SubjectId::from_u128(sub);
+            assert_eq!(rebuilt.state(sub), ix.state(sub));
+        }
+        let many = ix.decide_many([
+            (Some(s), &req),
+            (Some(SubjectId::from_u128(6)), &req),
+            (None, &req),
+        ]);
+        assert_eq!(
+            many.iter().map(|d| d.allow).collect::<Vec<_>>(),
+            [false, true, false]
+        );
+    }
+
+    #[test]
+    fn events_of_another_tenant_are_rejected() {
+        let mut ix = index();
+        let mut e = ev(1, 5, Fact::TargetingOptOut { opted_out: true });
+        e.tenant = TenantId::from_u128(2);
+        assert!(matches!(ix.apply(&e), Err(IndexError::WrongTenant { .. })));
+        assert!(ix.is_empty());
+    }
+}

@@ -82,7 +82,7 @@ pub struct PurposeConsents {
     /// The purpose-wide record.
     pub general: Option<ConsentRecord>,
     /// Separate consents within the purpose (sensitive category, recipient,
-    /// destination, public disclosure), one record per scope.
+    /// destination, public disclosure), one record per scope, sorted by scope.
     pub scoped: Vec<(Scope, ConsentRecord)>,
     /// Latest purpose-wide consent given by developer attestation.
     pub attested: Option<EventKey>,
@@ -158,10 +158,11 @@ impl PurposeConsents {
                     self.last_negative = Some(key);
                 }
             }
-            scope => match self.scoped.iter_mut().find(|(k, _)| k == scope) {
-                Some((_, r)) if key >= r.key => *r = rec,
-                Some(_) => {}
-                None => self.scoped.push((scope.clone(), rec)),
+            // Kept sorted by scope so the state does not depend on arrival order.
+            scope => match self.scoped.binary_search_by(|(k, _)| k.cmp(scope)) {
+                Ok(i) if key >= self.scoped[i].1.key => self.scoped[i].1 = rec,
+                Ok(_) => {}
+                Err(i) => self.scoped.insert(i, (scope.clone(), rec)),
             },
         }
     }
@@ -367,5 +368,173 @@ impl SubjectState {
     /// Policy versions the person explicitly accepted.
     pub fn accepted_versions(&self) -> &[PolicyHash] {
         &self.accepted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{CountryCode, EventId};
+    use crate::ledger::{ConsentFact, Signals};
+    use proptest::prelude::*;
+
+    const T: TenantId = TenantId::from_u128(1);
+    const S: SubjectId = SubjectId::from_u128(2);
+
+    fn scope(i: u8) -> Scope {
+        match i % 5 {
+            0 => Scope::Purpose,
+            1 => Scope::Category("location".parse().unwrap()),
+            2 => Scope::Recipient("partner".parse().unwrap()),
+            3 => Scope::Destination(CountryCode::new("SG").unwrap()),
+            _ => Scope::PublicDisclosure,
+        }
+    }
+
+    fn status(i: u8) -> ConsentStatus {
+        [
+            ConsentStatus::Given,
+            ConsentStatus::Withdrawn,
+            ConsentStatus::Refused,
+            ConsentStatus::Expired,
+        ][usize::from(i % 4)]
+    }
+
+    fn method(i: u8) -> Method {
+        [
+            Method::Banner,
+            Method::Form,
+            Method::Api,
+            Method::Guardian,
+            Method::DeveloperAttestation,
+        ][usize::from(i % 5)]
+    }
+
+    /// (purpose, scope, status, method, second, id, non-consent fact kind)
+    type Raw = (u8, u8, u8, u8, u16, u64, u8);
+
+    fn event((p, sc, st, m, sec, id, kind): Raw) -> LedgerEvent {
+        let at = jiff::Timestamp::from_second(1_700_000_000 + i64::from(sec)).unwrap();
+        let purpose: PurposeId = ["alpha", "beta", "gamma"][usize::from(p % 3)]
+            .parse()
+            .unwrap();
+        let actor = if m % 5 == 3 {
+            Actor::Guardian {
+                guardian: SubjectId::from_u128(3),
+                evidence: GuardianEvidence::Recorded,
+                evidence_hash: None,
+            }
+        } else {
+            Actor::Subject
+        };
+        let fact = match kind % 8 {
+            0 => Fact::TargetingOptOut {
+                opted_out: st % 2 == 0,
+            },
+            1 => Fact::Account(if st % 2 == 0 {
+                AccountStatus::Active
+            } else {
+                AccountStatus::Cancelled
+            }),
+            2 => Fact::AcceptVersion {
+                version: PolicyHash::from_bytes([st; 32]),
+                method: Method::Form,
+                evidence: None,
+            },
+            _ => Fact::Consent(ConsentFact {
+                status: status(st),
+                purpose,
+                scope: scope(sc),
+                version: PolicyHash::from_bytes([0; 32]),
+                method: method(m),
+                actor,
+                evidence: None,
+                signals: Signals::default(),
+                expires_at: None,
+            }),
+        };
+        LedgerEvent {
+            id: EventId::from_u128(u128::from(id)),
+            tenant: T,
+            subject: S,
+            at,
+            fact,
+        }
+    }
+
+    /// Event ids are unique in a real ledger; keep the first of each.
+    fn unique(raws: Vec<Raw>) -> Vec<LedgerEvent> {
+        let mut seen = std::collections::HashSet::new();
+        raws.into_iter()
+            .filter(|r| seen.insert(r.5))
+            .map(event)
+            .collect()
+    }
+
+    fn raw() -> impl Strategy<Value = Raw> {
+        (
+            any::<u8>(),
+            any::<u8>(),
+            any::<u8>(),
+            any::<u8>(),
+            0u16..50,
+            0u64..1_000_000,
+            any::<u8>(),
+        )
+    }
+
+    proptest! {
+        /// Applying the same events in any order gives the same state.
+        #[test]
+        fn fold_is_order_independent(
+            raws in proptest::collection::vec(raw(), 0..40),
+            seed in any::<u64>(),
+        ) {
+            let events = unique(raws);
+            let a = SubjectState::fold(T, S, &events).unwrap();
+            let mut shuffled = events.clone();
+            // Deterministic Fisher-Yates from the seed.
+            let mut x = seed | 1;
+            for i in (1..shuffled.len()).rev() {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            let b = SubjectState::fold(T, S, &shuffled).unwrap();
+            prop_assert_eq!(&a, &b);
+            // Applying everything twice changes nothing.
+            let mut c = a.clone();
+            for e in &events { c.apply(e).unwrap(); }
+            prop_assert_eq!(&a, &c);
+        }
+
+        /// Per scope, the current record is the event with the greatest (time, id).
+        #[test]
+        fn latest_event_per_scope_wins(raws in proptest::collection::vec(raw(), 1..40)) {
+            let events = unique(raws);
+            let state = SubjectState::fold(T, S, &events).unwrap();
+            for e in &events {
+                let Fact::Consent(f) = &e.fact else { continue };
+                let latest = events
+                    .iter()
+                    .filter(|x| matches!(&x.fact, Fact::Consent(g) if g.purpose == f.purpose && g.scope == f.scope))
+                    .max_by_key(|x| x.key())
+                    .unwrap();
+                let rec = state.consent(f.purpose.as_str(), &f.scope).unwrap();
+                prop_assert_eq!(rec.key, latest.key());
+                let Fact::Consent(lf) = &latest.fact else { unreachable!() };
+                prop_assert_eq!(rec.status, lf.status);
+            }
+        }
+    }
+
+    #[test]
+    fn events_for_another_subject_or_tenant_are_rejected() {
+        let mut s = SubjectState::new(T, S);
+        let mut e = event((0, 0, 0, 0, 0, 1, 3));
+        e.subject = SubjectId::from_u128(99);
+        assert!(matches!(s.apply(&e), Err(ApplyError::WrongSubject { .. })));
+        e.subject = S;
+        e.tenant = TenantId::from_u128(99);
+        assert!(matches!(s.apply(&e), Err(ApplyError::WrongTenant { .. })));
     }
 }

@@ -660,3 +660,83 @@ fn reason_codes_are_stable_snake_case() {
     assert_eq!(v["code"], r.code());
     assert_eq!(v["purpose"], "ads");
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ADDITIONAL: [&str; 7] = [
+        "nearby", "ads", "tracking", "push", "publish", "sdk-push", "promo",
+    ];
+
+    fn additional_event() -> impl Strategy<Value = Fact> {
+        (
+            0usize..ADDITIONAL.len(),
+            0u8..4,
+            0u8..5,
+            0u8..4,
+            any::<bool>(),
+        )
+            .prop_map(|(p, st, sc, m, opt)| {
+                if sc == 4 && m == 3 {
+                    return Fact::TargetingOptOut { opted_out: opt };
+                }
+                let status = [
+                    ConsentStatus::Given,
+                    ConsentStatus::Withdrawn,
+                    ConsentStatus::Refused,
+                    ConsentStatus::Expired,
+                ][usize::from(st)];
+                let scope = match sc {
+                    0 => Scope::Purpose,
+                    1 => Scope::Category("location".parse().unwrap()),
+                    2 => Scope::Recipient(rid("partner")),
+                    3 => Scope::Destination(cc("SG")),
+                    _ => Scope::PublicDisclosure,
+                };
+                let method = [
+                    Method::Banner,
+                    Method::Form,
+                    Method::Api,
+                    Method::DeveloperAttestation,
+                ][usize::from(m)];
+                Fact::Consent(
+                    ConsentFact::new(status, pid(ADDITIONAL[p]), PolicyHash::from_bytes([0; 32]))
+                        .with_scope(scope)
+                        .with_method(method),
+                )
+            })
+    }
+
+    fn basic_requests() -> Vec<DecisionRequest> {
+        vec![
+            World::req("account", &["email", "phone"]),
+            World::req("signup", &["email"]),
+            World::req("legal", &["email", "health"]),
+            World::req("notices", &["email"]),
+            World::req("finance", &["email"]),
+            World::req("account", &["email"]).with_recipient(rid("affiliate")),
+        ]
+    }
+
+    proptest! {
+        /// Seed 003 R01: refusing or withdrawing additional functions (and opting out
+        /// of targeting) never changes a decision about a basic function.
+        #[test]
+        fn basic_never_blocked_by_additional_refusals(
+            facts in proptest::collection::vec(additional_event(), 0..30)
+        ) {
+            let mut w = World::new();
+            w.give("signup");
+            let before: Vec<Decision> = basic_requests().iter().map(|r| w.ask_req(r)).collect();
+            for d in &before {
+                prop_assert!(d.allow, "fixture basic purposes are allowed: {:?}", codes(d));
+            }
+            for f in facts {
+                w.push(f);
+            }
+            let after: Vec<Decision> = basic_requests().iter().map(|r| w.ask_req(r)).collect();
+            prop_assert_eq!(before, after);
+        }
+    }
+}
