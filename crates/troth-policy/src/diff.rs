@@ -144,23 +144,26 @@ pub fn canonical(policy: &Policy) -> Value {
         meta.remove("published");
         meta.remove("effective");
     }
-    canonicalise(&mut v, None);
+    canonicalise(&mut v, &mut Vec::new());
     v
 }
 
-fn canonicalise(v: &mut Value, key: Option<&str>) {
+fn canonicalise(v: &mut Value, path: &mut Vec<String>) {
     match v {
         Value::Object(map) => {
             for (k, child) in map.iter_mut() {
-                canonicalise(child, Some(k));
+                path.push(k.clone());
+                canonicalise(child, path);
+                path.pop();
             }
         }
         Value::Array(items) => {
             for child in items.iter_mut() {
-                canonicalise(child, None);
+                path.push("*".to_owned());
+                canonicalise(child, path);
+                path.pop();
             }
-            let keyed = key.is_some_and(|k| KEYED_BY_ID.contains(&k) || k == "offered");
-            if keyed {
+            if is_item_list(path) {
                 let mut map = Map::new();
                 for item in items.drain(..) {
                     let id = item
@@ -173,12 +176,24 @@ fn canonicalise(v: &mut Value, key: Option<&str>) {
                 }
                 *v = Value::Object(map);
             } else {
-                // Plain lists are sets: order carries no meaning in a policy.
+                // Plain lists (references, channels, statements) are sets: order
+                // carries no meaning in a policy.
                 items.sort_by_cached_key(|x| x.to_string());
                 items.dedup();
             }
         }
         _ => {}
+    }
+}
+
+/// Whether the list at `path` holds items with ids (keyed by id in the canonical
+/// form), as opposed to a list of references or plain values.
+fn is_item_list(path: &[String]) -> bool {
+    let p: Vec<&str> = path.iter().map(String::as_str).collect();
+    match p.as_slice() {
+        [k] => KEYED_BY_ID.contains(k),
+        ["rights", "offered"] | ["services", "*", "purposes"] => true,
+        _ => false,
     }
 }
 

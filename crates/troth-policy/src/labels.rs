@@ -335,6 +335,20 @@ const LABELS: &[(&str, &str, &str)] = &[
         "您撤回同意",
     ),
     ("event.service-ended", "the service ends", "服务终止"),
+    // device permissions
+    ("permission.location", "location", "位置"),
+    ("permission.album", "photo album", "相册"),
+    ("permission.photos", "photos", "照片"),
+    ("permission.camera", "camera", "相机"),
+    ("permission.microphone", "microphone", "麦克风"),
+    ("permission.storage", "storage", "存储"),
+    ("permission.contacts", "contacts", "通讯录"),
+    ("permission.address_book", "address book", "通讯录"),
+    ("permission.phone", "phone state", "电话状态"),
+    ("permission.bluetooth", "Bluetooth", "蓝牙"),
+    ("permission.notifications", "notifications", "通知"),
+    ("permission.calendar", "calendar", "日历"),
+    ("permission.sms", "text messages", "短信"),
     // countries
     (
         "country.CN",
@@ -364,6 +378,14 @@ pub fn label(lang: Lang, key: &str) -> String {
             Lang::ZhCn => (*zh).to_owned(),
         })
         .unwrap_or_else(|| key.to_owned())
+}
+
+/// The display word for `group.value`, or `value` itself where there is none (free
+/// values such as country codes and device permissions).
+pub fn label_or_value(lang: Lang, group: &str, value: &str) -> String {
+    let key = format!("{group}.{value}");
+    let l = label(lang, &key);
+    if l == key { value.to_owned() } else { l }
 }
 
 /// The display word for an enum value, looked up as `group.<snake_case name>`.

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use crate::labels::{enum_label, label};
+use crate::labels::{enum_label, label, label_or_value};
 use crate::model::*;
 use crate::retention::{Period, PeriodUnit, Retention};
 
@@ -377,12 +377,7 @@ impl Ctx<'_> {
     }
 
     fn country(&self, code: &str) -> String {
-        let l = label(self.lang, &format!("country.{code}"));
-        if l.starts_with("country.") {
-            code.to_owned()
-        } else {
-            l
-        }
+        label_or_value(self.lang, "country", code)
     }
 
     fn period(&self, p: Period) -> String {
@@ -463,7 +458,10 @@ impl Ctx<'_> {
                 .iter()
                 .map(|t| enum_label(self.lang, "tag", t))
                 .collect(),
-            permission: pu.permission.clone(),
+            permission: pu
+                .permission
+                .as_deref()
+                .map(|p| label_or_value(self.lang, "permission", p)),
             requires_attestation: pu.requires_attestation,
         }
     }

@@ -295,3 +295,27 @@ fn rights_reduction_needs_consent_when_the_policy_promises_it() {
         .expect("the removed right is listed by its kind");
     assert_eq!(removed.kind, ChangeKind::Removed);
 }
+
+#[test]
+fn adding_a_reference_at_the_front_of_a_list_is_a_change() {
+    // Regression: id lists inside items were once keyed like item lists, keeping only
+    // the last element.
+    let old = fixture();
+    let mut new = old.clone();
+    let mut c = new.categories[0].clone();
+    c.id = ids::CategoryId::new("phone").unwrap();
+    new.categories.push(c);
+    new.purposes[0]
+        .categories
+        .insert(0, ids::CategoryId::new("phone").unwrap());
+    let r = diff(&old, &new);
+    let added: Vec<&str> = r
+        .changes
+        .iter()
+        .filter(|c| c.path == "purposes.registration.categories")
+        .map(|c| c.after.as_ref().unwrap().as_str().unwrap())
+        .collect();
+    assert_eq!(added, ["phone"]);
+    assert!(r.criteria.contains(&Criterion::PurposeTypeUse));
+    assert_ne!(content_hash(&old), content_hash(&new));
+}

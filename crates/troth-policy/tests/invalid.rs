@@ -7,8 +7,11 @@ use std::path::Path;
 
 use troth_policy::{LoadError, load_pack};
 
-/// (file, [(code, line, column, path)]) — every diagnostic the file must produce.
-const EXPECTED: &[(&str, &[(&str, usize, usize, &str)])] = &[
+/// (code, line, column, field path) of one expected diagnostic.
+type Expect = (&'static str, usize, usize, &'static str);
+
+/// (file, every diagnostic the file must produce, in order).
+const EXPECTED: &[(&str, &[Expect])] = &[
     (
         "bad-contact",
         &[("bad-contact", 14, 39, "controller.contacts[0].value")],

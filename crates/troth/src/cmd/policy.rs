@@ -39,6 +39,10 @@ pub enum PolicyCommand {
         /// Pack directory or policy.toml file.
         pack: PathBuf,
     },
+    /// Audit a prose privacy policy against a law's disclosure checklist.
+    Audit(super::prose::AuditArgs),
+    /// Label each sentence of a prose policy with its CAPP-130 practices (JSON lines).
+    Classify(super::prose::ClassifyArgs),
     /// List every change between two versions and classify its significance.
     Diff {
         /// The old version.
@@ -74,6 +78,8 @@ fn parse_lang(s: &str) -> Result<Lang, String> {
 pub fn run(cmd: PolicyCommand) -> anyhow::Result<Outcome> {
     match cmd {
         PolicyCommand::Check { packs, json } => check(&packs, json),
+        PolicyCommand::Audit(a) => super::prose::run_audit(a),
+        PolicyCommand::Classify(a) => super::prose::run_classify(a),
         PolicyCommand::Render {
             pack,
             format,
