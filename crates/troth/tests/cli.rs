@@ -191,3 +191,101 @@ fn demo_runs_with_no_configuration() {
     }
     assert!(stdout(&out).contains("s002-template"));
 }
+
+fn seed(name: &str) -> String {
+    root()
+        .join("../shared/seeds")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn audit_of_seed_000_finds_what_it_lacks_and_fails() {
+    let out = troth(&["policy", "audit", &seed("000_9c67472587da5b63.txt")]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "missing disclosures fail the audit"
+    );
+    let text = stdout(&out);
+    for rule in [
+        "pipl.retention_period",
+        "pipl.controller_contact",
+        "risk.anonymous_device_ids",
+    ] {
+        assert!(text.contains(rule), "{rule} not in report:\n{text}");
+    }
+}
+
+#[test]
+fn audit_json_names_rules_and_evidence() {
+    let out = troth(&[
+        "policy",
+        "audit",
+        &seed("004_baedb03dab699395.txt"),
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let deadline = findings
+        .iter()
+        .find(|f| f["rule"] == "pipl.response_deadline")
+        .expect("the response deadline is checked");
+    assert_eq!(deadline["status"], "present", "{deadline}");
+    assert!(!deadline["evidence"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn classify_one_sentence_per_line_keeps_line_count_and_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("lines.txt");
+    let lines = [
+        "我们会收集您的手机号码用于注册账号。",
+        "",
+        "您可以通过设置页面删除您的个人信息或注销账户。",
+        "We share your information with our affiliates.",
+    ];
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let out = troth(&[
+        "policy",
+        "classify",
+        input.to_str().unwrap(),
+        "--one-sentence-per-line",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), lines.len());
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row["line"], i + 1);
+        assert_eq!(row["text"], lines[i]);
+    }
+    let labels = |i: usize| -> Vec<String> {
+        rows[i]["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(
+        labels(0).contains(&"数据收集".to_owned()),
+        "{:?}",
+        labels(0)
+    );
+    assert!(labels(1).is_empty());
+    assert!(
+        labels(2).contains(&"数据、权限管理".to_owned()),
+        "{:?}",
+        labels(2)
+    );
+    assert!(
+        labels(3).contains(&"共享、委托、转让、公开（披露）".to_owned()),
+        "{:?}",
+        labels(3)
+    );
+}
