@@ -312,6 +312,15 @@ pub struct PolicyVersion {
 }
 
 impl PolicyVersion {
+    /// The version in force on `on`: the latest one whose effective date has come
+    /// (seed 002 R23: decisions use the old version until the new one takes effect).
+    pub fn in_force(versions: &[PolicyVersion], on: jiff::civil::Date) -> Option<&PolicyVersion> {
+        versions
+            .iter()
+            .filter(|v| v.effective <= on)
+            .max_by_key(|v| v.effective)
+    }
+
     /// The version a manifest describes: its pack id, label, effective date and hash.
     pub fn of(policy: &troth_policy::Policy) -> Self {
         Self {
