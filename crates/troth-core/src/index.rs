@@ -173,7 +173,7 @@ mod tests {
         .unwrap();
         let s = SubjectId::from_u128(5);
         assert!(!ix.decide(Some(s), &req).allow);
-        let events = vec![
+        let events = [
             ev(
                 1,
                 5,
