@@ -1,0 +1,167 @@
+//! [`AnyStore`]: one of the backends, chosen at run time from a location string.
+
+use crate::config::StoreConfig;
+use crate::error::{Result, StoreError};
+use crate::model::{
+    Access, ConsentAck, Disclosure, ErasureReport, NewConsentEvent, PolicyVersionRecord,
+    StoredConsentEvent, SubjectRecord, Tenant, VaultKey,
+};
+use crate::postgres::PgStore;
+use crate::sqlite::SqliteStore;
+use crate::store::Store;
+use troth_crypto::{
+    AuditEntry, AuditEvent, BlindToken, Checkpoint, IdentifierKind, PublicKey, SubjectId, TenantId,
+    VerifyReport, Zeroizing,
+};
+
+/// A store on either backend, for code (the server, the CLI) that picks the
+/// backend from configuration.
+#[derive(Clone, Debug)]
+pub enum AnyStore {
+    /// SQLite files.
+    Sqlite(SqliteStore),
+    /// PostgreSQL databases.
+    Postgres(PgStore),
+}
+
+impl AnyStore {
+    /// Opens a store from a location:
+    /// * `sqlite://DIR` or a plain path: a SQLite store directory (see [`SqliteStore::open_dir`]);
+    /// * `postgres://...` or `postgresql://...`: the data database; the key database is
+    ///   `keys_url`, or the same database when `None` (see [`PgStore::connect`]).
+    pub async fn open(location: &str, keys_url: Option<&str>, config: StoreConfig) -> Result<Self> {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            let keys = keys_url.unwrap_or(location);
+            return Ok(Self::Postgres(
+                PgStore::connect(location, keys, config).await?,
+            ));
+        }
+        let dir = location.strip_prefix("sqlite://").unwrap_or(location);
+        if dir.is_empty() || dir.contains("://") {
+            return Err(StoreError::InvalidLocation(format!(
+                "unsupported location `{location}`"
+            )));
+        }
+        Ok(Self::Sqlite(SqliteStore::open_dir(dir, config).await?))
+    }
+}
+
+macro_rules! delegate {
+    ($self:ident . $m:ident ( $($a:expr),* )) => {
+        match $self {
+            AnyStore::Sqlite(s) => s.$m($($a),*).await,
+            AnyStore::Postgres(s) => s.$m($($a),*).await,
+        }
+    };
+}
+
+impl Store for AnyStore {
+    async fn migrate(&self) -> Result<()> {
+        delegate!(self.migrate())
+    }
+    async fn create_tenant(&self, id: &TenantId, name: &str) -> Result<()> {
+        delegate!(self.create_tenant(id, name))
+    }
+    async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>> {
+        delegate!(self.tenant(id))
+    }
+    async fn publish_policy_version(&self, v: &PolicyVersionRecord, actor: &str) -> Result<()> {
+        delegate!(self.publish_policy_version(v, actor))
+    }
+    async fn policy_versions(&self, tenant: &TenantId) -> Result<Vec<PolicyVersionRecord>> {
+        delegate!(self.policy_versions(tenant))
+    }
+    async fn upsert_subject(&self, s: &SubjectRecord, actor: &str) -> Result<()> {
+        delegate!(self.upsert_subject(s, actor))
+    }
+    async fn subject(&self, t: &TenantId, s: &SubjectId) -> Result<Option<SubjectRecord>> {
+        delegate!(self.subject(t, s))
+    }
+    async fn put_identity(
+        &self,
+        t: &TenantId,
+        s: &SubjectId,
+        kind: IdentifierKind,
+        value: &str,
+        region: &str,
+        access: &Access,
+    ) -> Result<BlindToken> {
+        delegate!(self.put_identity(t, s, kind, value, region, access))
+    }
+    async fn find_subject(
+        &self,
+        t: &TenantId,
+        kind: IdentifierKind,
+        value: &str,
+        region: &str,
+    ) -> Result<Option<SubjectId>> {
+        delegate!(self.find_subject(t, kind, value, region))
+    }
+    async fn identities(
+        &self,
+        t: &TenantId,
+        s: &SubjectId,
+        access: &Access,
+    ) -> Result<Vec<(IdentifierKind, Zeroizing<String>)>> {
+        delegate!(self.identities(t, s, access))
+    }
+    async fn append_consent(&self, event: NewConsentEvent) -> Result<ConsentAck> {
+        match self {
+            AnyStore::Sqlite(s) => s.append_consent(event).await,
+            AnyStore::Postgres(s) => s.append_consent(event).await,
+        }
+    }
+    async fn consent_events(&self, t: &TenantId, s: &SubjectId) -> Result<Vec<StoredConsentEvent>> {
+        delegate!(self.consent_events(t, s))
+    }
+    async fn vault_put(
+        &self,
+        key: &VaultKey,
+        plaintext: &[u8],
+        expires: Option<jiff::Timestamp>,
+        access: &Access,
+    ) -> Result<()> {
+        delegate!(self.vault_put(key, plaintext, expires, access))
+    }
+    async fn vault_get(&self, key: &VaultKey, access: &Access) -> Result<Zeroizing<Vec<u8>>> {
+        delegate!(self.vault_get(key, access))
+    }
+    async fn vault_delete(&self, key: &VaultKey, access: &Access) -> Result<bool> {
+        delegate!(self.vault_delete(key, access))
+    }
+    async fn erase_subject(
+        &self,
+        t: &TenantId,
+        s: &SubjectId,
+        access: &Access,
+    ) -> Result<ErasureReport> {
+        delegate!(self.erase_subject(t, s, access))
+    }
+    async fn record_disclosure(&self, d: &Disclosure, actor: &str) -> Result<()> {
+        delegate!(self.record_disclosure(d, actor))
+    }
+    async fn disclosures(&self, t: &TenantId, s: &SubjectId) -> Result<Vec<Disclosure>> {
+        delegate!(self.disclosures(t, s))
+    }
+    async fn append_audit(&self, t: &TenantId, events: Vec<AuditEvent>) -> Result<Vec<u64>> {
+        match self {
+            AnyStore::Sqlite(s) => s.append_audit(t, events).await,
+            AnyStore::Postgres(s) => s.append_audit(t, events).await,
+        }
+    }
+    async fn audit_entries(&self, t: &TenantId, after: u64, limit: u32) -> Result<Vec<AuditEntry>> {
+        delegate!(self.audit_entries(t, after, limit))
+    }
+    async fn audit_checkpoints(&self, t: &TenantId) -> Result<Vec<Checkpoint>> {
+        delegate!(self.audit_checkpoints(t))
+    }
+    async fn verify_audit(&self, t: &TenantId) -> Result<VerifyReport> {
+        delegate!(self.verify_audit(t))
+    }
+    fn audit_public_key(&self) -> PublicKey {
+        match self {
+            AnyStore::Sqlite(s) => s.audit_public_key(),
+            AnyStore::Postgres(s) => s.audit_public_key(),
+        }
+    }
+}

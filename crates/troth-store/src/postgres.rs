@@ -1,0 +1,71 @@
+//! The PostgreSQL backend.
+//!
+//! Data and keys live in two databases (they may be on one server), so a `pg_dump`
+//! of the data database never holds the keys that crypto-shredding destroys.
+//! Per-tenant head rows are locked with `SELECT ... FOR UPDATE`, so any number of
+//! processes can write to one database without sequence collisions.
+
+use sqlx::postgres::PgPoolOptions;
+
+type Db = sqlx::Postgres;
+type This = PgStore;
+
+const SQL_LOCK_HEAD: &str =
+    "SELECT consent_seq, audit_seq, audit_hash FROM tenant_heads WHERE tenant_id = $1 FOR UPDATE";
+
+const DATA_MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const KEY_MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/postgres/keys_0001_init.sql"))];
+
+/// Advisory lock id serialising migrations across processes ("troth" in ASCII).
+const MIGRATION_LOCK: i64 = 0x74_72_6f_74_68;
+
+async fn begin_data(s: &Shared) -> Result<Transaction<'static, Db>> {
+    Ok(s.data_write.begin().await?)
+}
+
+async fn begin_migration(pool: &Pool<Db>) -> Result<Transaction<'static, Db>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+include!("common.rs");
+
+/// The PostgreSQL store. Cheap to clone; all clones share one writer.
+#[derive(Clone)]
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects to the data database at `data_url` and the key database at
+    /// `keys_url` (e.g. `postgres://troth@127.0.0.1:5432/troth` and `.../troth_keys`).
+    /// Passing the same URL keeps keys in the data database: simpler, but then a
+    /// full `pg_dump` contains the keys, so backups must exclude `subject_keys`.
+    /// Must be called inside a tokio runtime. Call [`Store::migrate`] before use.
+    pub async fn connect(data_url: &str, keys_url: &str, config: StoreConfig) -> Result<Self> {
+        let data = PgPoolOptions::new()
+            .max_connections(8)
+            .connect(data_url)
+            .await?;
+        let keys = PgPoolOptions::new()
+            .max_connections(4)
+            .connect(keys_url)
+            .await?;
+        let shared = Shared::new(data.clone(), data, keys, config);
+        Ok(Self {
+            inner: Arc::new(Inner::start(shared)),
+        })
+    }
+}

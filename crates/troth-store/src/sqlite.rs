@@ -1,0 +1,133 @@
+//! The SQLite backend: the embedded default.
+//!
+//! Two database files: data (`troth.db`) and keys (`troth-keys.db`), so a backup of
+//! the data file never holds the keys that crypto-shredding destroys. Both run in
+//! WAL mode with `synchronous=FULL` (an acknowledged commit survives power loss) and
+//! foreign keys on. All data writes go through one connection (SQLite has one writer
+//! anyway; this turns lock contention into queueing), reads through a small pool.
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+type Db = sqlx::Sqlite;
+type This = SqliteStore;
+
+// SQLite serialises writers on the database lock, taken by BEGIN IMMEDIATE.
+const SQL_LOCK_HEAD: &str =
+    "SELECT consent_seq, audit_seq, audit_hash FROM tenant_heads WHERE tenant_id = $1";
+
+const DATA_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const KEY_MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/sqlite/keys_0001_init.sql"))];
+
+/// The data file name inside a store directory.
+pub const DATA_FILE: &str = "troth.db";
+/// The key file name inside a store directory.
+pub const KEYS_FILE: &str = "troth-keys.db";
+
+async fn begin_data(s: &Shared) -> Result<Transaction<'static, Db>> {
+    // IMMEDIATE takes the write lock up front: no deferred-upgrade SQLITE_BUSY,
+    // even if another process opened the same file.
+    Ok(s.data_write.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+async fn begin_migration(pool: &Pool<Db>) -> Result<Transaction<'static, Db>> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+include!("common.rs");
+
+/// The SQLite store. Cheap to clone; all clones share one writer.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+    paths: Arc<(PathBuf, PathBuf)>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("data", &self.paths.0)
+            .field("keys", &self.paths.1)
+            .finish_non_exhaustive()
+    }
+}
+
+fn options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) a store in `dir`: `dir/troth.db` and
+    /// `dir/troth-keys.db`. Call [`Store::migrate`] before use.
+    pub async fn open_dir(dir: impl AsRef<Path>, config: StoreConfig) -> Result<Self> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::InvalidLocation(format!("cannot create directory: {e}")))?;
+        Self::open(dir.join(DATA_FILE), dir.join(KEYS_FILE), config).await
+    }
+
+    /// Opens (creating if missing) a store from a data file and a separate key file.
+    /// Must be called inside a tokio runtime (it starts the consent writer task).
+    pub async fn open(
+        data: impl AsRef<Path>,
+        keys: impl AsRef<Path>,
+        config: StoreConfig,
+    ) -> Result<Self> {
+        let (data, keys) = (data.as_ref().to_path_buf(), keys.as_ref().to_path_buf());
+        if data == keys {
+            return Err(StoreError::InvalidLocation(
+                "the key file must differ from the data file".into(),
+            ));
+        }
+        let data_write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options(&data))
+            .await?;
+        let data_read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options(&data))
+            .await?;
+        let key_pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options(&keys))
+            .await?;
+        let shared = Shared::new(data_write, data_read, key_pool, config);
+        Ok(Self {
+            inner: Arc::new(Inner::start(shared)),
+            paths: Arc::new((data, keys)),
+        })
+    }
+
+    /// Path of the data file.
+    pub fn data_path(&self) -> &Path {
+        &self.paths.0
+    }
+
+    /// Path of the key file.
+    pub fn keys_path(&self) -> &Path {
+        &self.paths.1
+    }
+
+    /// Writes a consistent copy of the data database (no keys) to `dest` with
+    /// `VACUUM INTO`. `dest` must not exist.
+    pub async fn backup_data_to(&self, dest: impl AsRef<Path>) -> Result<()> {
+        let dest = dest
+            .as_ref()
+            .to_str()
+            .ok_or_else(|| StoreError::InvalidLocation("backup path is not utf-8".into()))?
+            .to_owned();
+        sqlx::query("VACUUM INTO $1")
+            .bind(dest)
+            .execute(&self.inner.shared.data_write)
+            .await?;
+        Ok(())
+    }
+}
