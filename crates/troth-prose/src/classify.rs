@@ -7,7 +7,7 @@
 //! rule ids (trained from CAPP-130 by `examples/train_model.rs`, shipped in the
 //! crate) re-weighs the cues; its strongest n-grams are reported as evidence too.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -569,7 +569,7 @@ fn cue_scores(text: &str, source: EvidenceSource) -> [(f32, Vec<Evidence>); 12] 
 /// The classifier. Cheap to clone; rules are compiled once per process.
 #[derive(Debug, Clone)]
 pub struct Classifier {
-    model: Option<&'static Model>,
+    model: Option<Arc<Model>>,
 }
 
 impl Default for Classifier {
@@ -598,6 +598,16 @@ impl Classifier {
     #[must_use]
     pub fn rules_only() -> Classifier {
         Classifier { model: None }
+    }
+
+    /// A classifier using a model in the shipped format (e.g. one trained on a
+    /// cross-validation fold); `None` when the bytes do not decode.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn with_model_bytes(bytes: &[u8]) -> Option<Classifier> {
+        Model::from_bytes(bytes).map(|m| Classifier {
+            model: Some(Arc::new(m)),
+        })
     }
 
     /// True when the learned model is in use.
@@ -649,7 +659,7 @@ impl Classifier {
 
         let mut labels = Vec::new();
         // The model was trained on Chinese only; English sentences use the cue rules.
-        let model_scores = self.model.filter(|_| mostly_cjk(text)).map(|m| {
+        let model_scores = self.model.as_ref().filter(|_| mostly_cjk(text)).map(|m| {
             m.score(
                 text,
                 &ctx.headings,

@@ -23,13 +23,13 @@ pub mod classify;
 mod model;
 pub mod split;
 pub mod text;
+#[doc(hidden)]
+pub mod training;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 pub use classify::{Classification, Classifier, Practice};
-#[doc(hidden)]
-pub use model::training;
 pub use split::Sentence;
 pub use text::Format;
 

@@ -4,7 +4,7 @@
 //! Trained offline by `examples/train_model.rs` from CAPP-130 sentences and
 //! shipped as `model/practices.bin` (about 0.8 MB); it runs with no I/O.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use crate::classify::{Cues, Evidence, EvidenceSource, Practice};
 
@@ -12,8 +12,8 @@ use crate::classify::{Cues, Evidence, EvidenceSource, Practice};
 pub const DIM: usize = 1 << 15;
 const MAGIC: &[u8; 4] = b"TPM1";
 
-static SHIPPED: LazyLock<Option<Model>> =
-    LazyLock::new(|| Model::from_bytes(include_bytes!("../model/practices.bin")));
+static SHIPPED: LazyLock<Option<Arc<Model>>> =
+    LazyLock::new(|| Model::from_bytes(include_bytes!("../model/practices.bin")).map(Arc::new));
 
 /// Per-label weights.
 #[derive(Debug, Clone)]
@@ -172,8 +172,8 @@ fn sigmoid(x: f32) -> f32 {
 
 impl Model {
     /// The model shipped in the crate, if it decodes.
-    pub(crate) fn shipped() -> Option<&'static Model> {
-        SHIPPED.as_ref()
+    pub(crate) fn shipped() -> Option<Arc<Model>> {
+        SHIPPED.clone()
     }
 
     /// Decode: magic, dim (u32), then per label: bias f32, threshold f32,
@@ -306,26 +306,5 @@ impl Model {
             out.push((score, evidence));
         }
         out
-    }
-}
-
-/// Training support for `examples/train_model.rs` (not a stable API).
-#[doc(hidden)]
-pub mod training {
-    pub use super::DIM;
-
-    /// Sparse features (bucket, value) for every line of a document given one sentence per line.
-    #[must_use]
-    pub fn line_features<S: AsRef<str>>(lines: &[S]) -> Vec<Vec<(u32, f32)>> {
-        crate::classify::document_features(&crate::Document::from_lines(lines))
-            .into_iter()
-            .map(|fs| fs.into_iter().map(|f| (f.bucket, f.value)).collect())
-            .collect()
-    }
-
-    /// Serialise trained weights into the shipped model format.
-    #[must_use]
-    pub fn encode(bias: &[f32; 12], threshold: &[f32; 12], weights: &[Vec<f32>]) -> Vec<u8> {
-        super::Model::to_bytes(bias, threshold, weights)
     }
 }

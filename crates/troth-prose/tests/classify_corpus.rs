@@ -1,7 +1,8 @@
-//! Sentence-level measurement on the CAPP-130 dev corpus (one sentence per line).
-//! Prints per-label P/R/F1 for the 30 development files, the 10 held-out files
-//! and all 40, and asserts floors just below the measured figures.
-//! Fails (does not skip) if the corpus is missing.
+//! In-sample figures of the shipped classifier on the 40 CAPP-130 dev files
+//! (one sentence per line). The shipped model is trained on all 40 files, so
+//! these figures overstate accuracy on unseen policies; the honest figure is the
+//! cross-validation in `classify_cv.rs`. Rules alone (no training) are reported
+//! too. Fails (does not skip) if the corpus is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
@@ -9,52 +10,28 @@ mod common;
 use troth_prose::Classifier;
 
 #[test]
-fn capp130_per_label_f1() {
+fn capp130_in_sample_f1() {
     let docs = common::load_capp();
     assert_eq!(docs.len(), 40);
-    let dev: Vec<_> = docs
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !common::is_held_out(*i))
-        .map(|(_, d)| d)
-        .collect();
-    let held: Vec<_> = docs
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| common::is_held_out(*i))
-        .map(|(_, d)| d)
-        .collect();
     let all: Vec<_> = docs.iter().collect();
     let c = Classifier::new();
     assert!(c.uses_model(), "the shipped model must load");
-    let d = common::evaluate(&c, &dev);
-    let h = common::evaluate(&c, &held);
     let a = common::evaluate(&c, &all);
     println!(
-        "## dev (30 files, model training data)\n\n{}",
-        common::table(&d)
+        "## all 40, shipped model (IN-SAMPLE: its training data)\n\n{}",
+        common::table(&a)
     );
-    println!("## held-out (10 files)\n\n{}", common::table(&h));
-    println!("## all 40\n\n{}", common::table(&a));
-    let r = common::evaluate(&Classifier::rules_only(), &held);
-    println!("## rules only, held-out\n\n{}", common::table(&r));
+    let r = common::evaluate(&Classifier::rules_only(), &all);
+    println!("## all 40, rules only\n\n{}", common::table(&r));
     // Floors slightly below the figures measured when this test was written.
     assert!(
-        common::macro_f1(&h) >= 0.60,
-        "held-out macro F1 {:.3}",
-        common::macro_f1(&h)
-    );
-    assert!(
         common::macro_f1(&a) >= 0.85,
-        "all-40 macro F1 {:.3}",
+        "in-sample macro F1 {:.3}",
         common::macro_f1(&a)
     );
     assert!(
         common::macro_f1(&r) >= 0.48,
-        "rules-only held-out macro F1 {:.3}",
+        "rules-only macro F1 {:.3}",
         common::macro_f1(&r)
     );
-    for k in a.iter() {
-        assert!(k.f1() >= 0.68, "a label fell below 0.68 F1 on all 40 files");
-    }
 }

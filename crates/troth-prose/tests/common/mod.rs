@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use troth_prose::{Classifier, Practice};
+use troth_prose::{Classifier, Practice, training};
 
 /// `/work/shared/corpus` resolved from the crate directory; panics with a clear
 /// message when missing (measurements must not silently skip).
@@ -83,9 +83,50 @@ pub fn load_capp() -> Vec<LabelledDoc> {
         .collect()
 }
 
-/// Deterministic split: every fourth file (sorted by name, index % 4 == 3) is held out.
-pub fn is_held_out(index: usize) -> bool {
-    index % 4 == 3
+/// Number of cross-validation folds: 40 files, 8 per fold.
+pub const FOLDS: usize = 5;
+
+/// Cross-validation by file: files sorted by name, file `i` is in fold `i % FOLDS`.
+/// For each fold a model is trained (thresholds included) on the other folds'
+/// files only and evaluated on the fold's files; counts are summed over folds,
+/// so every sentence is scored exactly once by a model that never saw its file.
+pub fn cross_validate(docs: &[LabelledDoc], params: training::Params) -> [Counts; 12] {
+    let mut total = [Counts::default(); 12];
+    for fold in 0..FOLDS {
+        let train: Vec<training::Doc<'_>> = docs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % FOLDS != fold)
+            .map(|(_, d)| (d.lines.as_slice(), d.gold.as_slice()))
+            .collect();
+        let test: Vec<&LabelledDoc> = docs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % FOLDS == fold)
+            .map(|(_, d)| d)
+            .collect();
+        let bytes = training::fit(&train, params);
+        let c = Classifier::with_model_bytes(&bytes).expect("fold model decodes");
+        let counts = evaluate(&c, &test);
+        for (t, c) in total.iter_mut().zip(counts) {
+            t.tp += c.tp;
+            t.fp += c.fp;
+            t.fn_ += c.fn_;
+        }
+    }
+    total
+}
+
+/// Training parameters, overridable by EPOCHS, L2, LR and INNER_FOLDS for experiments.
+pub fn params_from_env() -> training::Params {
+    let d = training::Params::default();
+    let get = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f32>().ok());
+    training::Params {
+        epochs: get("EPOCHS").map_or(d.epochs, |v| v as usize),
+        l2: get("L2").unwrap_or(d.l2),
+        lr: get("LR").unwrap_or(d.lr),
+        inner_folds: get("INNER_FOLDS").map_or(d.inner_folds, |v| v as usize),
+    }
 }
 
 /// Per-label counts.
