@@ -9,8 +9,8 @@ use troth_policy::{
 
 use crate::compiled::{CPurpose, CompiledPolicy, flag};
 use crate::ids::{CountryCode, SubjectId, TenantId};
-use crate::ledger::{Scope, Signals};
-use crate::state::{ConsentRecord, GuardianProof, PurposeConsents, SubjectState};
+use crate::ledger::Signals;
+use crate::state::{ConsentRecord, GuardianProof, PurposeConsents, ScopeRef, SubjectState};
 use crate::subject::{AccountStatus, AgeBand};
 
 /// One question: may `purpose` use `categories` (shared with `recipient`, sent to
@@ -544,14 +544,14 @@ pub fn decide(policy: &CompiledPolicy, subject: &SubjectState, req: &DecisionReq
             }
         },
     };
-    let scoped_ok = |scope: &Scope| {
-        pc.and_then(|c| c.record(scope))
+    let scoped_ok = |scope: ScopeRef<'_>| {
+        pc.and_then(|c| c.record_ref(scope))
             .is_some_and(|r| record_counts(policy, subject, p, r, req.at))
     };
     if let Some(r) = recipient {
         if !r.purposes.contains(usize::from(p.key))
             && !r.may_change_purpose
-            && !scoped_ok(&Scope::Recipient(r.id.clone()))
+            && !scoped_ok(ScopeRef::Recipient(r.id.as_str()))
         {
             deny(Reason::RecipientPurposeNotDeclared {
                 recipient: r.id.clone(),
@@ -563,7 +563,7 @@ pub fn decide(policy: &CompiledPolicy, subject: &SubjectState, req: &DecisionReq
             RecipientKind::Partner | RecipientKind::LoginProvider
         );
         if (r.requires_explicit_consent || (needs_consent && partner))
-            && !scoped_ok(&Scope::Recipient(r.id.clone()))
+            && !scoped_ok(ScopeRef::Recipient(r.id.as_str()))
         {
             deny(Reason::SharingConsentMissing {
                 recipient: r.id.clone(),
@@ -589,11 +589,11 @@ pub fn decide(policy: &CompiledPolicy, subject: &SubjectState, req: &DecisionReq
         if transfer.is_none() {
             deny(Reason::TransferNotDeclared { destination: dest });
         }
-        if !scoped_ok(&Scope::Destination(dest)) {
+        if !scoped_ok(ScopeRef::Destination(dest)) {
             deny(Reason::CrossBorderConsentMissing { destination: dest });
         }
     }
-    if p.has(flag::PUBLIC_DISCLOSURE) && needs_consent && !scoped_ok(&Scope::PublicDisclosure) {
+    if p.has(flag::PUBLIC_DISCLOSURE) && needs_consent && !scoped_ok(ScopeRef::PublicDisclosure) {
         deny(Reason::PublicDisclosureConsentMissing {
             purpose: pid.clone(),
         });
@@ -625,7 +625,7 @@ pub fn decide(policy: &CompiledPolicy, subject: &SubjectState, req: &DecisionReq
         }
         if c.sensitivity == Sensitivity::Sensitive
             && sensitive_needs_consent
-            && !scoped_ok(&Scope::Category(cid.clone()))
+            && !scoped_ok(ScopeRef::Category(cid.as_str()))
         {
             deny(Reason::SensitiveConsentMissing {
                 purpose: pid.clone(),
@@ -742,10 +742,14 @@ fn consent_problem(
     at: Timestamp,
 ) -> Option<Reason> {
     use crate::ledger::ConsentStatus as S;
-    let purpose = p.id.clone();
     let Some(r) = rec else {
+        let purpose = p.id.clone();
         return Some(Reason::ConsentMissing { purpose });
     };
+    if r.status == S::Given && r.is_given_at(at) && version_counts(policy, subject, p, r) {
+        return None;
+    }
+    let purpose = p.id.clone();
     match r.status {
         S::Withdrawn => Some(Reason::ConsentWithdrawn { purpose }),
         S::Refused => Some(Reason::ConsentRefused { purpose }),

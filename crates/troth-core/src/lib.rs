@@ -65,6 +65,7 @@ pub use ledger::{
     Actor, ConsentFact, ConsentStatus, EventKey, Fact, LedgerEvent, Method, Scope, Signals,
 };
 pub use state::{
-    ApplyError, ConsentRecord, GuardianAuth, GuardianProof, PurposeConsents, Stamped, SubjectState,
+    ApplyError, ConsentRecord, GuardianAuth, GuardianProof, PurposeConsents, RecordActor, ScopeRef,
+    Stamped, SubjectState,
 };
 pub use subject::{AccountStatus, AgeBand, AgeInfo, age_on, band_for_age};

@@ -9,7 +9,7 @@ use serde::Serialize;
 use troth_policy::ids::PurposeId;
 use troth_policy::{GuardianEvidence, Minors};
 
-use crate::ids::{PolicyHash, SubjectId, TenantId};
+use crate::ids::{CountryCode, PolicyHash, SubjectId, TenantId};
 use crate::ledger::{
     Actor, ConsentFact, ConsentStatus, EventKey, Fact, LedgerEvent, Method, Scope,
 };
@@ -41,10 +41,42 @@ pub struct ConsentRecord {
     pub version: PolicyHash,
     /// How it was captured.
     pub method: Method,
-    /// Who acted.
-    pub actor: Actor,
+    /// Who acted (without the evidence hash, which the ledger keeps).
+    pub actor: RecordActor,
     /// When it lapses, if it does.
     pub expires_at: Option<Timestamp>,
+}
+
+/// Who acted, as the current state remembers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum RecordActor {
+    /// The subject.
+    Subject,
+    /// A guardian, with the kind of evidence kept.
+    Guardian {
+        /// The guardian.
+        guardian: SubjectId,
+        /// Recorded or written.
+        evidence: GuardianEvidence,
+    },
+    /// A developer tenant attesting.
+    Developer {
+        /// The developer.
+        tenant: TenantId,
+    },
+}
+
+impl From<Actor> for RecordActor {
+    fn from(a: Actor) -> Self {
+        match a {
+            Actor::Subject => RecordActor::Subject,
+            Actor::Guardian {
+                guardian, evidence, ..
+            } => RecordActor::Guardian { guardian, evidence },
+            Actor::Developer { tenant } => RecordActor::Developer { tenant },
+        }
+    }
 }
 
 impl ConsentRecord {
@@ -54,7 +86,7 @@ impl ConsentRecord {
             status: f.status,
             version: f.version,
             method: f.method,
-            actor: f.actor,
+            actor: f.actor.into(),
             expires_at: f.expires_at,
         }
     }
@@ -102,6 +134,18 @@ impl PurposeConsents {
             attested: None,
             by_guardian: None,
             last_negative: None,
+        }
+    }
+
+    /// The record for a scope given by reference (no allocation; the decision path).
+    pub fn record_ref(&self, scope: ScopeRef<'_>) -> Option<&ConsentRecord> {
+        match scope {
+            ScopeRef::Purpose => self.general.as_ref(),
+            s => self
+                .scoped
+                .iter()
+                .find(|(k, _)| s.matches(k))
+                .map(|(_, r)| r),
         }
     }
 
@@ -168,6 +212,34 @@ impl PurposeConsents {
     }
 }
 
+/// A consent scope by reference, for lookups that must not allocate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeRef<'a> {
+    /// The purpose itself.
+    Purpose,
+    /// A category id.
+    Category(&'a str),
+    /// A recipient id.
+    Recipient(&'a str),
+    /// A destination.
+    Destination(CountryCode),
+    /// Public disclosure.
+    PublicDisclosure,
+}
+
+impl ScopeRef<'_> {
+    fn matches(self, s: &Scope) -> bool {
+        match (self, s) {
+            (ScopeRef::Purpose, Scope::Purpose)
+            | (ScopeRef::PublicDisclosure, Scope::PublicDisclosure) => true,
+            (ScopeRef::Category(a), Scope::Category(b)) => a == b.as_str(),
+            (ScopeRef::Recipient(a), Scope::Recipient(b)) => a == b.as_str(),
+            (ScopeRef::Destination(a), Scope::Destination(b)) => a == *b,
+            _ => false,
+        }
+    }
+}
+
 /// A guardian's subject-level authorisation of a minor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct GuardianAuth {
@@ -182,6 +254,14 @@ pub struct GuardianAuth {
 pub struct SubjectState {
     tenant: TenantId,
     subject: SubjectId,
+    /// Facts most subjects never have, boxed so a million states stay small.
+    extra: Option<Box<Extra>>,
+    /// Sorted by purpose id.
+    purposes: Vec<PurposeConsents>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+struct Extra {
     age: Option<Stamped<AgeInfo>>,
     guardian: Option<Stamped<Option<SubjectId>>>,
     account: Option<Stamped<AccountStatus>>,
@@ -189,8 +269,6 @@ pub struct SubjectState {
     guardian_auth: Option<Stamped<GuardianAuth>>,
     /// Policy versions the person explicitly accepted (a set, sorted).
     accepted: Vec<PolicyHash>,
-    /// Sorted by purpose id.
-    purposes: Vec<PurposeConsents>,
 }
 
 /// Why an event could not be applied to a subject's state.
@@ -216,12 +294,7 @@ impl SubjectState {
         Self {
             tenant,
             subject,
-            age: None,
-            guardian: None,
-            account: None,
-            targeting_opt_out: None,
-            guardian_auth: None,
-            accepted: Vec::new(),
+            extra: None,
             purposes: Vec::new(),
         }
     }
@@ -274,12 +347,14 @@ impl SubjectState {
                 self.purposes[i].apply(key, f);
             }
             Fact::AcceptVersion { version, .. } => {
-                if let Err(i) = self.accepted.binary_search(version) {
-                    self.accepted.insert(i, *version);
+                let accepted = &mut self.extra.get_or_insert_default().accepted;
+                if let Err(i) = accepted.binary_search(version) {
+                    accepted.insert(i, *version);
                 }
             }
             Fact::TargetingOptOut { opted_out } => {
-                keep_latest(&mut self.targeting_opt_out, key, *opted_out);
+                let x = self.extra.get_or_insert_default();
+                keep_latest(&mut x.targeting_opt_out, key, *opted_out);
             }
             Fact::GuardianAuthorisation {
                 granted,
@@ -287,7 +362,7 @@ impl SubjectState {
                 evidence,
                 ..
             } => keep_latest(
-                &mut self.guardian_auth,
+                &mut self.extra.get_or_insert_default().guardian_auth,
                 key,
                 GuardianAuth {
                     granted: *granted,
@@ -297,9 +372,15 @@ impl SubjectState {
                     },
                 },
             ),
-            Fact::Age(a) => keep_latest(&mut self.age, key, *a),
-            Fact::GuardianLink { guardian } => keep_latest(&mut self.guardian, key, *guardian),
-            Fact::Account(s) => keep_latest(&mut self.account, key, *s),
+            Fact::Age(a) => keep_latest(&mut self.extra.get_or_insert_default().age, key, *a),
+            Fact::GuardianLink { guardian } => keep_latest(
+                &mut self.extra.get_or_insert_default().guardian,
+                key,
+                *guardian,
+            ),
+            Fact::Account(s) => {
+                keep_latest(&mut self.extra.get_or_insert_default().account, key, *s)
+            }
         }
         Ok(())
     }
@@ -324,50 +405,56 @@ impl SubjectState {
 
     /// Account status (active until an event says otherwise).
     pub fn account(&self) -> AccountStatus {
-        self.account.map(|s| s.value).unwrap_or_default()
+        self.extra
+            .as_ref()
+            .and_then(|x| x.account)
+            .map(|s| s.value)
+            .unwrap_or_default()
     }
 
     /// Age information, if any was recorded.
     pub fn age(&self) -> Option<AgeInfo> {
-        self.age.map(|s| s.value)
+        self.extra.as_ref().and_then(|x| x.age).map(|s| s.value)
     }
 
     /// The age band at `at` (UTC date). Unknown age counts as adult: the age gate is
     /// the caller's, and core cannot invent an age.
     pub fn age_band(&self, minors: &Minors, at: Timestamp) -> AgeBand {
-        match self.age {
+        match self.age() {
             None => AgeBand::Adult,
-            Some(Stamped {
-                value: AgeInfo::Declared(b),
-                ..
-            }) => b,
-            Some(Stamped { value, .. }) => {
-                let on = jiff::tz::TimeZone::UTC.to_datetime(at).date();
-                value.band(minors, on)
-            }
+            Some(AgeInfo::Declared(b)) => b,
+            Some(a) => a.band(minors, jiff::tz::TimeZone::UTC.to_datetime(at).date()),
         }
     }
 
     /// The linked guardian.
     pub fn guardian(&self) -> Option<SubjectId> {
-        self.guardian.and_then(|s| s.value)
+        self.extra
+            .as_ref()
+            .and_then(|x| x.guardian)
+            .and_then(|s| s.value)
     }
 
     /// Whether the person opted out of targeting.
     pub fn targeting_opted_out(&self) -> bool {
-        self.targeting_opt_out.is_some_and(|s| s.value)
+        self.extra
+            .as_ref()
+            .and_then(|x| x.targeting_opt_out)
+            .is_some_and(|s| s.value)
     }
 
     /// The guardian's subject-level authorisation, if granted.
     pub fn guardian_authorisation(&self) -> Option<GuardianProof> {
-        self.guardian_auth
+        self.extra
+            .as_ref()
+            .and_then(|x| x.guardian_auth)
             .filter(|a| a.value.granted)
             .map(|a| a.value.proof)
     }
 
     /// Policy versions the person explicitly accepted.
     pub fn accepted_versions(&self) -> &[PolicyHash] {
-        &self.accepted
+        self.extra.as_ref().map_or(&[], |x| &x.accepted)
     }
 }
 

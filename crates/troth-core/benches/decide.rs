@@ -1,0 +1,243 @@
+//! Decision throughput and latency on the S004 (MobTech) pack, and decision-index
+//! rebuild time. Run with `cargo bench -p troth-core --bench decide`.
+//!
+//! Besides the criterion groups, `main` first prints a latency distribution (p50, p99,
+//! p99.9 over 1,000,000 single decisions timed with `Instant`) and a one-shot rebuild
+//! of a 1,000,000-subject index, because criterion reports means only.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, Criterion, Throughput};
+use troth_core::*;
+
+const TENANT: TenantId = TenantId::from_u128(1);
+
+fn policy() -> troth_policy::Policy {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../packs/s004-mobtech");
+    troth_policy::load_pack(&dir).unwrap().policy
+}
+
+fn t0() -> jiff::Timestamp {
+    "2025-01-01T00:00:00Z".parse().unwrap()
+}
+
+/// Events for one end user: developer attestations for three SDKs, separate consent for
+/// the phone number, and for every 4th subject an opt-out of targeting.
+fn subject_events(i: u64, hash: PolicyHash, out: &mut Vec<LedgerEvent>) {
+    let subject = SubjectId::from_u128(u128::from(i) + 1);
+    let mut n = 0u64;
+    let mut push = |fact: Fact| {
+        n += 1;
+        out.push(LedgerEvent {
+            id: EventId::from_parts(i * 8 + n, u128::from(i)),
+            tenant: TENANT,
+            subject,
+            at: t0() + jiff::SignedDuration::from_secs((i * 8 + n) as i64),
+            fact,
+        });
+    };
+    for p in ["sdk-moblink", "sdk-smssdk", "sdk-mobpush"] {
+        push(Fact::Consent(
+            ConsentFact::given(p.parse().unwrap(), hash)
+                .with_method(Method::DeveloperAttestation)
+                .with_actor(Actor::Developer {
+                    tenant: TenantId::from_u128(9),
+                }),
+        ));
+    }
+    push(Fact::Consent(
+        ConsentFact::given("sdk-smssdk".parse().unwrap(), hash)
+            .with_scope(Scope::Category("phone".parse().unwrap())),
+    ));
+    if i.is_multiple_of(4) {
+        push(Fact::TargetingOptOut { opted_out: true });
+    }
+}
+
+fn index(subjects: u64) -> DecisionIndex {
+    let p = policy();
+    let v = PolicyVersion::of(&p);
+    let hash = v.hash;
+    let c = CompiledPolicy::compile(&p, v).unwrap();
+    let mut events = Vec::new();
+    for i in 0..subjects {
+        subject_events(i, hash, &mut events);
+    }
+    let mut ix = DecisionIndex::new(TENANT, c);
+    ix.reserve(subjects as usize);
+    for e in &events {
+        ix.apply(e).unwrap();
+    }
+    ix
+}
+
+/// A mix of allowed and denied requests touching every kind of check.
+fn requests() -> Vec<DecisionRequest> {
+    let at: jiff::Timestamp = "2025-06-01T00:00:00Z".parse().unwrap();
+    let r = |p: &str, c: &[&str]| DecisionRequest::try_new(p, c, at).unwrap();
+    vec![
+        // allowed: attested SDK collection
+        r(
+            "sdk-moblink",
+            &["deep-link-params", "app-info", "device-id", "os-info"],
+        ),
+        // allowed: sensitive category with separate consent
+        r("sdk-smssdk", &["phone", "app-info", "carrier"]),
+        // allowed for 3 in 4 subjects; the rest opted out of targeting
+        r("sdk-mobpush", &["app-info", "device-id", "idfa"]),
+        // allowed: contract basis, sharing with the affiliate (needs attestation: denied)
+        r("security-fraud", &["web-log", "device-id"])
+            .with_recipient("guangzhou-zhangtao".parse().unwrap()),
+        // allowed: legal obligation to authorities
+        r("legal-compliance", &["email", "web-log"]).with_recipient("authorities".parse().unwrap()),
+        // denied: forbidden category
+        r("sdk-ads", &["biometric"]),
+        // denied: GPC against advertising
+        r("sdk-ads", &["device-id"]).with_signals(Signals {
+            gpc: true,
+            dnt: false,
+        }),
+        // denied: undeclared purpose
+        r("resell", &["device-id"]),
+    ]
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+/// p50/p99 over 1M single decisions, each timed on its own.
+fn latency_report(ix: &DecisionIndex, subjects: u64) {
+    let reqs = requests();
+    let n = 1_000_000u64;
+    let mut samples = Vec::with_capacity(n as usize);
+    let mut allowed = 0u64;
+    // Warm-up.
+    for i in 0..100_000u64 {
+        let s = SubjectId::from_u128(u128::from(i % subjects) + 1);
+        black_box(ix.decide(Some(s), &reqs[(i % reqs.len() as u64) as usize]));
+    }
+    let start = Instant::now();
+    for i in 0..n {
+        let s = SubjectId::from_u128(u128::from(i.wrapping_mul(2_654_435_761) % subjects) + 1);
+        let r = &reqs[(i % reqs.len() as u64) as usize];
+        let t = Instant::now();
+        let d = black_box(ix.decide(Some(s), r));
+        samples.push(t.elapsed().as_nanos() as u64);
+        allowed += u64::from(d.allow);
+    }
+    let total = start.elapsed();
+    samples.sort_unstable();
+    // Throughput without per-call timing overhead.
+    let start = Instant::now();
+    for i in 0..n {
+        let s = SubjectId::from_u128(u128::from(i.wrapping_mul(2_654_435_761) % subjects) + 1);
+        black_box(ix.decide(Some(s), &reqs[(i % reqs.len() as u64) as usize]));
+    }
+    let untimed = start.elapsed();
+    println!(
+        "latency over {n} decisions ({subjects} subjects, {} request kinds, {allowed} allowed): \
+         p50 {} ns, p90 {} ns, p99 {} ns, p99.9 {} ns, max {} ns (timed loop {:.2?})",
+        reqs.len(),
+        percentile(&samples, 0.50),
+        percentile(&samples, 0.90),
+        percentile(&samples, 0.99),
+        percentile(&samples, 0.999),
+        samples[samples.len() - 1],
+        total,
+    );
+    println!(
+        "throughput, one core: {:.0} decisions/s ({n} decisions in {untimed:.2?})",
+        n as f64 / untimed.as_secs_f64()
+    );
+}
+
+fn rebuild_report(subjects: u64) {
+    let p = policy();
+    let v = PolicyVersion::of(&p);
+    let hash = v.hash;
+    let c = CompiledPolicy::compile(&p, v).unwrap();
+    let mut events = Vec::with_capacity(subjects as usize * 5);
+    for i in 0..subjects {
+        subject_events(i, hash, &mut events);
+    }
+    let start = Instant::now();
+    let ix = DecisionIndex::rebuild(TENANT, c, events.iter()).unwrap();
+    let took = start.elapsed();
+    println!(
+        "rebuild: {} subjects from {} events in {took:.2?} ({:.0} events/s)",
+        ix.len(),
+        events.len(),
+        events.len() as f64 / took.as_secs_f64()
+    );
+}
+
+fn bench_decide(c: &mut Criterion, ix: &DecisionIndex, subjects: u64) {
+    let reqs = requests();
+    let mut g = c.benchmark_group("decide_s004");
+    g.throughput(Throughput::Elements(1));
+    let alice = SubjectId::from_u128(2);
+    g.bench_function("allow_sdk_collection", |b| {
+        b.iter(|| ix.decide(Some(black_box(alice)), black_box(&reqs[0])))
+    });
+    g.bench_function("allow_sensitive_separate_consent", |b| {
+        b.iter(|| ix.decide(Some(black_box(alice)), black_box(&reqs[1])))
+    });
+    g.bench_function("deny_forbidden_category", |b| {
+        b.iter(|| ix.decide(Some(black_box(alice)), black_box(&reqs[5])))
+    });
+    g.throughput(Throughput::Elements(reqs.len() as u64));
+    let mut i = 0u64;
+    g.bench_function("mixed_8_requests", |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            let s = SubjectId::from_u128(u128::from(i.wrapping_mul(2_654_435_761) % subjects) + 1);
+            for r in &reqs {
+                black_box(ix.decide(Some(s), r));
+            }
+        })
+    });
+    g.finish();
+}
+
+fn bench_rebuild(c: &mut Criterion) {
+    let p = policy();
+    let v = PolicyVersion::of(&p);
+    let hash = v.hash;
+    let compiled = CompiledPolicy::compile(&p, v).unwrap();
+    let subjects = 100_000u64;
+    let mut events = Vec::new();
+    for i in 0..subjects {
+        subject_events(i, hash, &mut events);
+    }
+    let mut g = c.benchmark_group("rebuild");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(10));
+    g.throughput(Throughput::Elements(subjects));
+    g.bench_function("100k_subjects", |b| {
+        b.iter_batched(
+            || compiled.clone(),
+            |c| DecisionIndex::rebuild(TENANT, c, events.iter()).unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+fn main() {
+    let subjects = 100_000u64;
+    let ix = index(subjects);
+    let quick = std::env::args().any(|a| a == "--test" || a == "--list");
+    if !quick {
+        latency_report(&ix, subjects);
+        rebuild_report(1_000_000);
+    }
+    let mut c = Criterion::default().configure_from_args();
+    bench_decide(&mut c, &ix, subjects);
+    bench_rebuild(&mut c);
+    c.final_summary();
+}
