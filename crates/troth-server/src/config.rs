@@ -1,0 +1,156 @@
+//! Server configuration: built-in defaults, then `troth.toml`, then `TROTH_*`
+//! environment variables, then command-line flags, each overriding the one before.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format as _, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Everything `troth serve` can be told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Folder for the SQLite database, the master key file and exports.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL instead of the embedded SQLite database.
+    pub database_url: Option<String>,
+    /// Serve TLS with this certificate chain and key (PEM); HSTS is sent when set.
+    pub tls: Option<TlsConfig>,
+    /// Origins allowed to call the API from a browser (the privacy center's origin).
+    pub cors_origins: Vec<String>,
+    /// Largest request body accepted, in bytes; larger bodies get 413.
+    pub body_limit_bytes: usize,
+    /// Requests taking longer than this many seconds are cut off.
+    pub request_timeout_secs: u64,
+    /// Per-API-key rate limit.
+    pub rate_limit: RateLimit,
+    /// Log lines as JSON (for log shippers) instead of text.
+    pub log_json: bool,
+    /// Start with a demo tenant and the demo pack published.
+    pub demo: bool,
+}
+
+/// TLS certificate and key files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+/// A token-bucket limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Sustained requests per second.
+    pub per_second: u32,
+    /// Requests allowed in a burst.
+    pub burst: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8700)),
+            data_dir: PathBuf::from("troth-data"),
+            database_url: None,
+            tls: None,
+            cors_origins: Vec::new(),
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            rate_limit: RateLimit {
+                per_second: 2000,
+                burst: 4000,
+            },
+            log_json: false,
+            demo: false,
+        }
+    }
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[from] Box<figment::Error>);
+
+impl Config {
+    /// Reads the configuration. `file` is a `troth.toml` (skipped when absent and not
+    /// named explicitly); `overrides` are command-line values, applied last.
+    pub fn load(file: Option<&Path>, overrides: impl Serialize) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(f) => fig = fig.merge(Toml::file_exact(f)),
+            None => fig = fig.merge(Toml::file("troth.toml")),
+        }
+        fig = fig
+            // `TROTH_RATE_LIMIT__PER_SECOND=10` sets `rate_limit.per_second`.
+            .merge(Env::prefixed("TROTH_").split("__"))
+            .merge(Serialized::defaults(overrides));
+        fig.extract().map_err(|e| ConfigError(Box::new(e)))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's test jail returns its own large error
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct NoFlags {}
+
+    #[test]
+    fn defaults_listen_on_loopback_8700() {
+        let c = Config::default();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8700");
+        assert!(c.database_url.is_none());
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "troth.toml",
+                "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/troth\"\n[rate_limit]\nper_second = 5\nburst = 10\n",
+            )?;
+            jail.set_env("TROTH_DATA_DIR", "/var/lib/troth");
+            jail.set_env("TROTH_RATE_LIMIT__BURST", "20");
+            #[derive(Serialize)]
+            struct Flags {
+                listen: &'static str,
+            }
+            let c = Config::load(
+                None,
+                Flags {
+                    listen: "127.0.0.1:9100",
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            assert_eq!(c.listen.to_string(), "127.0.0.1:9100");
+            assert_eq!(c.data_dir, PathBuf::from("/var/lib/troth"));
+            assert_eq!(
+                c.rate_limit,
+                RateLimit {
+                    per_second: 5,
+                    burst: 20
+                }
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("troth.toml", "lisen = \"127.0.0.1:9000\"\n")?;
+            let err = Config::load(None, NoFlags {}).unwrap_err().to_string();
+            assert!(err.contains("lisen"), "{err}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,18 @@
+//! troth's HTTP server: the JSON API under `/v1`, its OpenAPI description, health and
+//! metrics endpoints, and the plumbing every request goes through (request ids,
+//! structured logs without PI, body limits, problem+json errors).
+//!
+//! # Architecture invariant
+//! This is the only crate that knows the HTTP wire format. Handlers translate between
+//! JSON and the domain types of `troth-core` / `troth-store`; no SQL and no policy logic
+//! live here.
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod observe;
+
+pub use config::{Config, ConfigError};
+pub use error::{ApiError, ProblemKind};
