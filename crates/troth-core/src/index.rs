@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
-use crate::compiled::{CompiledPolicy, Fnv};
+use crate::compiled::{CompiledPolicy, Fx};
 use crate::decide::{Decision, DecisionRequest, decide};
 use crate::ids::{EventId, SubjectId, TenantId};
 use crate::ledger::LedgerEvent;
@@ -29,7 +29,7 @@ pub enum IndexError {
 pub struct DecisionIndex {
     tenant: TenantId,
     policy: CompiledPolicy,
-    subjects: HashMap<SubjectId, SubjectState, BuildHasherDefault<Fnv>>,
+    subjects: HashMap<SubjectId, SubjectState, BuildHasherDefault<Fx>>,
     /// The state of a subject with no events (and of anonymous sessions).
     empty: SubjectState,
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use troth_policy::ids::PurposeId;
 use troth_policy::{GuardianEvidence, Minors};
 
+use crate::compiled::id_hash;
 use crate::ids::{CountryCode, PolicyHash, SubjectId, TenantId};
 use crate::ledger::{
     Actor, ConsentFact, ConsentStatus, EventKey, Fact, LedgerEvent, Method, Scope,
@@ -109,6 +110,10 @@ pub struct GuardianProof {
 /// Everything known about consent for one purpose.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PurposeConsents {
+    /// Hash of the purpose id: the state is ordered by (hash, id) so lookups compare
+    /// integers, not heap strings.
+    #[serde(skip)]
+    hash: u64,
     /// The purpose.
     pub purpose: PurposeId,
     /// The purpose-wide record.
@@ -126,8 +131,9 @@ pub struct PurposeConsents {
 }
 
 impl PurposeConsents {
-    fn new(purpose: PurposeId) -> Self {
+    fn new(hash: u64, purpose: PurposeId) -> Self {
         Self {
+            hash,
             purpose,
             general: None,
             scoped: Vec::new(),
@@ -256,7 +262,7 @@ pub struct SubjectState {
     subject: SubjectId,
     /// Facts most subjects never have, boxed so a million states stay small.
     extra: Option<Box<Extra>>,
-    /// Sorted by purpose id.
+    /// Sorted by (id hash, id).
     purposes: Vec<PurposeConsents>,
 }
 
@@ -333,14 +339,12 @@ impl SubjectState {
         let key = e.key();
         match &e.fact {
             Fact::Consent(f) => {
-                let i = match self
-                    .purposes
-                    .binary_search_by(|p| p.purpose.as_str().cmp(f.purpose.as_str()))
-                {
+                let hash = id_hash(f.purpose.as_str());
+                let i = match self.find(hash, f.purpose.as_str()) {
                     Ok(i) => i,
                     Err(i) => {
                         self.purposes
-                            .insert(i, PurposeConsents::new(f.purpose.clone()));
+                            .insert(i, PurposeConsents::new(hash, f.purpose.clone()));
                         i
                     }
                 };
@@ -385,15 +389,19 @@ impl SubjectState {
         Ok(())
     }
 
+    fn find(&self, hash: u64, purpose: &str) -> Result<usize, usize> {
+        self.purposes
+            .binary_search_by(|p| (p.hash, p.purpose.as_str()).cmp(&(hash, purpose)))
+    }
+
     /// Consents for a purpose.
     pub fn purpose(&self, purpose: &str) -> Option<&PurposeConsents> {
-        self.purposes
-            .binary_search_by(|p| p.purpose.as_str().cmp(purpose))
+        self.find(id_hash(purpose), purpose)
             .ok()
             .map(|i| &self.purposes[i])
     }
 
-    /// Every purpose with a consent record, by purpose id.
+    /// Every purpose with a consent record (in a stable order by id hash).
     pub fn purposes(&self) -> &[PurposeConsents] {
         &self.purposes
     }
