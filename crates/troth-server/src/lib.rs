@@ -8,6 +8,7 @@
 //! live here.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
