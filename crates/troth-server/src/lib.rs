@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod observe;
+pub mod serve;
 
 pub use config::{Config, ConfigError};
 pub use error::{ApiError, ProblemKind};
