@@ -111,6 +111,16 @@ impl Store for AnyStore {
             AnyStore::Postgres(s) => s.append_consent(event).await,
         }
     }
+    async fn append_ledger_event(&self, event: &troth_core::LedgerEvent) -> Result<ConsentAck> {
+        delegate!(self.append_ledger_event(event))
+    }
+    async fn ledger_events(
+        &self,
+        t: &troth_core::TenantId,
+        s: &troth_core::SubjectId,
+    ) -> Result<Vec<troth_core::LedgerEvent>> {
+        delegate!(self.ledger_events(t, s))
+    }
     async fn consent_events(&self, t: &TenantId, s: &SubjectId) -> Result<Vec<StoredConsentEvent>> {
         delegate!(self.consent_events(t, s))
     }

@@ -36,9 +36,6 @@ use troth_crypto::{
 /// backends' limits.
 const INSERT_CHUNK: usize = 500;
 
-/// Entries fetched per page when verifying, so memory stays flat on long chains.
-const VERIFY_PAGE: u32 = 10_000;
-
 /// A tenant's unwrapped keys, cached after first use.
 pub(crate) struct TenantKeys {
     tek: TenantKey,
@@ -55,6 +52,7 @@ pub(crate) struct Shared {
     audit_key: PublicKey,
     checkpoint_every: NonZeroU64,
     max_batch: usize,
+    verify_page: u32,
     key_cache: RwLock<HashMap<TenantId, Arc<TenantKeys>>>,
 }
 
@@ -69,6 +67,7 @@ impl Shared {
             vault: config.vault,
             checkpoint_every: config.checkpoint_every,
             max_batch: config.max_batch.max(1),
+            verify_page: config.verify_page.max(1),
             key_cache: RwLock::new(HashMap::new()),
         }
     }
@@ -562,6 +561,10 @@ fn consent_from_row(tenant: &TenantId, r: ConsentRow) -> Result<StoredConsentEve
     })
 }
 
+type DisclosureRow = (String, String, String, String, String, Option<String>, i64);
+
+type TipRow = (Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>);
+
 type AuditRow = (i64, i64, String, String, String, String, Vec<u8>, Vec<u8>);
 
 fn audit_from_row(r: AuditRow) -> Result<AuditEntry> {
@@ -883,6 +886,77 @@ impl Store for This {
         rx.await.map_err(|_| StoreError::WriterClosed)?
     }
 
+    async fn append_ledger_event(&self, ev: &troth_core::LedgerEvent) -> Result<ConsentAck> {
+        let mut rec =
+            crate::ledger::ledger_record(ev).map_err(|_| StoreError::OutOfRange("ledger event"))?;
+        if crate::ledger::carries_pi(ev) {
+            // Seal before the writer sees it: the clear JSON never reaches SQL.
+            let s = &self.inner.shared;
+            let keys = tenant_keys(s, &rec.tenant).await?;
+            let dek = subject_key_for_write(s, &keys, &rec.tenant, &rec.subject).await?;
+            let ct = dek.encrypt(
+                &troth_crypto::CategoryId::new(crate::ledger::SEALED_CATEGORY),
+                &RecordId::new(rec.event_id.as_str()),
+                rec.event.to_string().as_bytes(),
+            )?;
+            rec.event = serde_json::json!({
+                crate::ledger::SEALED_KEY: crate::ledger::to_hex(ct.as_bytes())
+            });
+        }
+        self.append_consent(rec).await
+    }
+
+    async fn ledger_events(
+        &self,
+        tenant: &troth_core::TenantId,
+        subject: &troth_core::SubjectId,
+    ) -> Result<Vec<troth_core::LedgerEvent>> {
+        let (t, sub) = (
+            crate::ledger::tenant_id(tenant),
+            crate::ledger::subject_id(subject),
+        );
+        let rows = self.consent_events(&t, &sub).await?;
+        let mut dek: Option<SubjectKey> = None;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let sealed = row
+                .event
+                .event
+                .get(crate::ledger::SEALED_KEY)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
+            let value = match sealed {
+                None => row.event.event,
+                Some(hex) => {
+                    if dek.is_none() {
+                        let s = &self.inner.shared;
+                        let keys = tenant_keys(s, &t).await?;
+                        match subject_key_for_read(s, &keys, &t, &sub).await {
+                            Ok(k) => dek = Some(k),
+                            // Shredded with the subject: nothing left to return.
+                            Err(e) if e.is_key_destroyed() => continue,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    let Some(key) = dek.as_ref() else { continue };
+                    let bytes = crate::ledger::from_hex(&hex)
+                        .ok_or(StoreError::Corrupt("sealed ledger event"))?;
+                    let plain = key.decrypt(
+                        &troth_crypto::CategoryId::new(crate::ledger::SEALED_CATEGORY),
+                        &RecordId::new(row.event.event_id.as_str()),
+                        &EncryptedField::from_bytes(bytes)?,
+                    )?;
+                    serde_json::from_slice(&plain)
+                        .map_err(|_| StoreError::Corrupt("sealed ledger event"))?
+                }
+            };
+            out.push(
+                serde_json::from_value(value).map_err(|_| StoreError::Corrupt("ledger event"))?,
+            );
+        }
+        Ok(out)
+    }
+
     async fn consent_events(
         &self,
         tenant: &TenantId,
@@ -1089,7 +1163,7 @@ impl Store for This {
     }
 
     async fn disclosures(&self, tenant: &TenantId, subject: &SubjectId) -> Result<Vec<Disclosure>> {
-        let rows: Vec<(String, String, String, String, String, Option<String>, i64)> = sqlx::query_as(
+        let rows: Vec<DisclosureRow> = sqlx::query_as(
             "SELECT disclosure_id, recipient, categories, purpose, basis, destination, time_ns
              FROM disclosures WHERE tenant_id = $1 AND subject_id = $2 ORDER BY time_ns, disclosure_id",
         )
@@ -1154,7 +1228,7 @@ impl Store for This {
             .iter()
             .map(|(seq, h, sig)| checkpoint_from_parts(*seq, h, sig))
             .collect::<Result<Vec<_>>>()?;
-        let tip: Option<(Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>)> = sqlx::query_as(
+        let tip: Option<TipRow> = sqlx::query_as(
             "SELECT tip_seq, tip_hash, tip_sig FROM tenant_heads WHERE tenant_id = $1",
         )
         .bind(tenant.as_str())
@@ -1175,11 +1249,10 @@ impl Store for This {
         let mut last_cp = None;
         let mut start_seq = 1u64;
         let mut prev = AuditHash::GENESIS;
+        let page_size = self.inner.shared.verify_page;
         loop {
-            let page = self
-                .audit_entries(tenant, start_seq - 1, VERIFY_PAGE)
-                .await?;
-            let is_last = page.len() < VERIFY_PAGE as usize;
+            let page = self.audit_entries(tenant, start_seq - 1, page_size).await?;
+            let is_last = page.len() < page_size as usize;
             // Checkpoints beyond this page are checked by later pages (or, on the
             // last page, flag a truncated tail).
             let page_end = page.last().map_or(start_seq - 1, |e| e.seq);
@@ -1194,7 +1267,7 @@ impl Store for This {
             };
             // A page may also start at a seq other than expected (a deleted row at
             // the page boundary): the verifier reports that as a gap.
-            let report = AuditVerifier::new(self.inner.shared.audit_key.clone())
+            let report = AuditVerifier::new(self.inner.shared.audit_key)
                 .starting_at(start_seq, prev)
                 .verify(&page, &cps)?;
             total += report.entries;
@@ -1217,7 +1290,7 @@ impl Store for This {
     }
 
     fn audit_public_key(&self) -> PublicKey {
-        self.inner.shared.audit_key.clone()
+        self.inner.shared.audit_key
     }
 }
 

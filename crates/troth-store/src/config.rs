@@ -15,6 +15,8 @@ pub struct StoreConfig {
     pub checkpoint_every: NonZeroU64,
     /// Most consent events the writer puts in one transaction.
     pub max_batch: usize,
+    /// Audit entries read per page by [`crate::Store::verify_audit`] (memory bound).
+    pub verify_page: u32,
 }
 
 impl std::fmt::Debug for StoreConfig {
@@ -23,6 +25,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("vault", &self.vault)
             .field("checkpoint_every", &self.checkpoint_every)
             .field("max_batch", &self.max_batch)
+            .field("verify_page", &self.verify_page)
             .finish_non_exhaustive()
     }
 }
@@ -41,6 +44,7 @@ impl StoreConfig {
             audit_signer,
             checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
             max_batch: 1024,
+            verify_page: 10_000,
         }
     }
 

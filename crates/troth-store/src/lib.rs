@@ -20,6 +20,7 @@
 pub mod any;
 pub mod config;
 pub mod error;
+pub mod ledger;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;

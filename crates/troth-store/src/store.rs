@@ -90,6 +90,22 @@ pub trait Store: Send + Sync {
         event: NewConsentEvent,
     ) -> impl Future<Output = Result<ConsentAck>> + Send;
 
+    /// Appends a `troth-core` ledger event (consent or subject fact) through the
+    /// group-commit writer; see [`crate::ledger`] for how it is stored.
+    fn append_ledger_event(
+        &self,
+        event: &troth_core::LedgerEvent,
+    ) -> impl Future<Output = Result<ConsentAck>> + Send;
+
+    /// A subject's `troth-core` ledger events in ledger order, exactly as appended.
+    /// Events whose payload was sealed (it held PI) and then shredded by erasure
+    /// are left out.
+    fn ledger_events(
+        &self,
+        tenant: &troth_core::TenantId,
+        subject: &troth_core::SubjectId,
+    ) -> impl Future<Output = Result<Vec<troth_core::LedgerEvent>>> + Send;
+
     /// A subject's consent events in ledger order.
     fn consent_events(
         &self,

@@ -16,6 +16,8 @@ pub fn config() -> StoreConfig {
     );
     // Small, so tests cross periodic checkpoints.
     c.checkpoint_every = std::num::NonZeroU64::new(8).unwrap();
+    // Small, so verification crosses page boundaries.
+    c.verify_page = 100;
     c
 }
 
