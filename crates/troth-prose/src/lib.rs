@@ -20,6 +20,7 @@
 
 pub mod audit;
 pub mod classify;
+pub mod import;
 mod model;
 pub mod split;
 pub mod text;

@@ -43,6 +43,8 @@ pub enum PolicyCommand {
     Audit(super::prose::AuditArgs),
     /// Label each sentence of a prose policy with its CAPP-130 practices (JSON lines).
     Classify(super::prose::ClassifyArgs),
+    /// Draft a policy.toml pack from a prose policy, with TODOs for what it lacks.
+    Import(super::prose::ImportArgs),
     /// List every change between two versions and classify its significance.
     Diff {
         /// The old version.
@@ -80,6 +82,7 @@ pub fn run(cmd: PolicyCommand) -> anyhow::Result<Outcome> {
         PolicyCommand::Check { packs, json } => check(&packs, json),
         PolicyCommand::Audit(a) => super::prose::run_audit(a),
         PolicyCommand::Classify(a) => super::prose::run_classify(a),
+        PolicyCommand::Import(a) => super::prose::run_import(a),
         PolicyCommand::Render {
             pack,
             format,

@@ -1,6 +1,6 @@
-//! `troth policy audit|classify`: read a prose privacy policy (text, Markdown or
-//! HTML; Chinese or English), audit it against a law's disclosure checklist, or label
-//! its sentences with the CAPP-130 practices.
+//! `troth policy audit|classify|import`: read a prose privacy policy (text, Markdown
+//! or HTML; Chinese or English), audit it against a law's disclosure checklist, label
+//! its sentences with the CAPP-130 practices, or draft a `policy.toml` pack from it.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -50,6 +50,21 @@ pub struct ClassifyArgs {
 pub enum ClassifyFormat {
     /// One JSON object per sentence.
     Jsonl,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The policy text: .txt, .md or .html (use - for standard input).
+    file: PathBuf,
+    /// The pack directory to create; the draft is written to its `policy.toml`.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// The pack id (default: the output directory's name).
+    #[arg(long)]
+    id: Option<String>,
+    /// Overwrite an existing policy.toml.
+    #[arg(long)]
+    force: bool,
 }
 
 fn parse_law(s: &str) -> Result<Law, String> {
@@ -155,5 +170,63 @@ pub fn run_classify(args: ClassifyArgs) -> anyhow::Result<Outcome> {
         }
     }
     out.flush()?;
+    Ok(Outcome::Ok)
+}
+
+/// A pack id from a directory name: lowercase, letters, digits and `-` only,
+/// starting with a letter (see docs/POLICY.md).
+fn pack_id(dir: &Path) -> String {
+    let raw = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let mut id: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    id = id.trim_matches('-').to_string();
+    if !id.starts_with(|c: char| c.is_ascii_lowercase()) {
+        id.insert_str(0, "imported-");
+    }
+    id.chars().take(64).collect()
+}
+
+pub fn run_import(args: ImportArgs) -> anyhow::Result<Outcome> {
+    let doc = load(&args.file)?;
+    let id = args.id.unwrap_or_else(|| pack_id(&args.output));
+    let draft = troth_prose::import::draft_policy(&doc, &id);
+    let manifest = args.output.join("policy.toml");
+    if manifest.exists() && !args.force {
+        anyhow::bail!(
+            "`{}` already exists; pass --force to overwrite it",
+            manifest.display()
+        );
+    }
+    std::fs::create_dir_all(&args.output)
+        .with_context(|| format!("cannot create `{}`", args.output.display()))?;
+    std::fs::write(&manifest, &draft.toml)
+        .with_context(|| format!("cannot write `{}`", manifest.display()))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "wrote {}: {} values drafted from the prose, {} TODO markers to fill",
+        manifest.display(),
+        draft.drafted,
+        draft.todos
+    )?;
+    if !draft.gaps.is_empty() {
+        writeln!(
+            out,
+            "the PIPL audit found these disclosures missing or vague:"
+        )?;
+        for g in &draft.gaps {
+            writeln!(out, "  {g}")?;
+        }
+    }
+    writeln!(
+        out,
+        "next: `troth policy check {}` lists what a person must fill",
+        args.output.display()
+    )?;
     Ok(Outcome::Ok)
 }
