@@ -344,7 +344,9 @@ fn classify(path: Vec<String>, before: Option<Value>, after: Option<Value>) -> C
                 Some("basis") => reduces = text(&before) == Some("consent"),
                 Some("function") => reduces = text(&after) == Some("basic"),
                 Some("retention") => reduces = true,
-                Some("requires_attestation") => reduces = removed || after == Some(false.into()),
+                Some("requires_attestation" | "deidentify_on_collection") => {
+                    reduces = removed || after == Some(false.into())
+                }
                 _ => {}
             }
         }
@@ -406,8 +408,9 @@ fn classify(path: Vec<String>, before: Option<Value>, after: Option<Value>) -> C
             reduces = match last {
                 "notice_days" => decreased,
                 "renewal" => text(&after) == Some("notice"),
-                "rights_reduction_needs_consent" => after != Some(true.into()),
+                "rights_reduction_needs_consent" | "new_holder_bound" => after != Some(true.into()),
                 "notice_channels" | "significant" => removed,
+                "controller_transfer" => removed,
                 _ => false,
             };
         }
@@ -425,6 +428,7 @@ fn classify(path: Vec<String>, before: Option<Value>, after: Option<Value>) -> C
                 "report_k" => decreased,
                 "report_to_regulator" | "stop_collection" => after != Some(true.into()),
                 "announcement_threshold" => decreased,
+                "within_days" => increased,
                 _ => removed && path.len() == 1,
             };
         }

@@ -307,6 +307,14 @@ pub struct Purpose {
     /// Categories the person may decline without losing the purpose (seed 002 R01).
     #[serde(default)]
     pub optional_categories: Vec<CategoryId>,
+    /// Alternative sets of categories: the person provides one whole set (seed 004
+    /// certification: name + ID number, or company name + credit code).
+    #[serde(default)]
+    pub one_of: Vec<Vec<CategoryId>>,
+    /// Data is de-identified as soon as it is collected and only aggregate results are
+    /// used (seed 004 data service, seed 000 statistics).
+    #[serde(default)]
+    pub deidentify_on_collection: bool,
     /// How long data collected for this purpose is kept.
     pub retention: Retention,
     /// What happens to data when retention ends.
@@ -774,6 +782,21 @@ pub struct ChangePolicy {
     /// A change that reduces rights needs the person's explicit consent (seed 001 ch.7).
     #[serde(default)]
     pub rights_reduction_needs_consent: bool,
+    /// What happens when the controller changes through a merger, acquisition or
+    /// bankruptcy (seed 002 Three.2, seed 003 section 5).
+    #[serde(default)]
+    pub controller_transfer: Option<ControllerTransfer>,
+}
+
+/// The promise made for a change of controller.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControllerTransfer {
+    /// How people are told about the new holder.
+    pub notice_channels: Vec<NoticeChannel>,
+    /// The new holder stays bound by this policy; when `false`, or when it wants to
+    /// change the purpose, it must ask for consent again.
+    pub new_holder_bound: bool,
 }
 
 /// Channels for telling people about changes and incidents.
@@ -855,6 +878,10 @@ pub struct Cessation {
     pub notice_channels: Vec<NoticeChannel>,
     /// Delete or anonymise what is held.
     pub action: ExpiryAction,
+    /// Days after cessation by which deletion or anonymisation is complete. Missing
+    /// reads as 0, which validation rejects, so every problem is listed at once.
+    #[serde(default)]
+    pub within_days: u32,
 }
 
 /// A PI impact assessment (PIPL Art.55–56).
@@ -898,6 +925,21 @@ pub struct Service {
     /// Purposes that replace main-policy purposes of the same id, or add new ones.
     #[serde(default)]
     pub purposes: Vec<Purpose>,
+}
+
+impl Purpose {
+    /// Every category the purpose may process: required, optional and alternatives.
+    pub fn all_categories(&self) -> impl Iterator<Item = &CategoryId> {
+        self.categories
+            .iter()
+            .chain(&self.optional_categories)
+            .chain(self.one_of.iter().flatten())
+    }
+
+    /// Whether the purpose may process category `c`.
+    pub fn uses(&self, c: &CategoryId) -> bool {
+        self.all_categories().any(|x| x == c)
+    }
 }
 
 impl Policy {

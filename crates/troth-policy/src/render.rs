@@ -192,6 +192,8 @@ struct PurposeV {
     categories: Vec<String>,
     sensitive: Vec<String>,
     optional: Vec<String>,
+    one_of: Vec<String>,
+    deidentify_on_collection: bool,
     retention: String,
     stored: bool,
     on_expiry: String,
@@ -285,6 +287,13 @@ struct ChangesV {
     significant: Vec<String>,
     renewal: String,
     rights_reduction_needs_consent: bool,
+    controller_transfer: Option<ControllerTransferV>,
+}
+
+#[derive(Serialize)]
+struct ControllerTransferV {
+    channels: Vec<String>,
+    new_holder_bound: bool,
 }
 
 #[derive(Serialize)]
@@ -309,6 +318,7 @@ struct CessationV {
     stop_collection: bool,
     channels: Vec<String>,
     action: String,
+    within_days: u32,
 }
 
 #[derive(Serialize)]
@@ -450,6 +460,15 @@ impl Ctx<'_> {
             categories: self.category_names(&pu.categories),
             sensitive: self.category_names(&sensitive),
             optional: self.category_names(&pu.optional_categories),
+            one_of: pu
+                .one_of
+                .iter()
+                .map(|set| {
+                    let sep = if self.lang == Lang::ZhCn { "、" } else { ", " };
+                    self.category_names(set).join(sep)
+                })
+                .collect(),
+            deidentify_on_collection: pu.deidentify_on_collection,
             retention: self.retention(&pu.retention),
             stored: pu.retention != Retention::None,
             on_expiry: enum_label(self.lang, "expiry", &pu.on_expiry),
@@ -632,6 +651,12 @@ impl View {
                     .collect(),
                 renewal: enum_label(lang, "renewal", &p.changes.renewal),
                 rights_reduction_needs_consent: p.changes.rights_reduction_needs_consent,
+                controller_transfer: p.changes.controller_transfer.as_ref().map(|t| {
+                    ControllerTransferV {
+                        channels: c.notices(&t.notice_channels),
+                        new_holder_bound: t.new_holder_bound,
+                    }
+                }),
             },
             storage: StorageV {
                 residency: c.country(&p.storage.residency),
@@ -650,6 +675,7 @@ impl View {
                 stop_collection: x.stop_collection,
                 channels: c.notices(&x.notice_channels),
                 action: enum_label(lang, "expiry", &x.action),
+                within_days: x.within_days,
             }),
             assessments: p
                 .assessments

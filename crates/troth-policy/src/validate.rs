@@ -395,6 +395,19 @@ impl Checker<'_> {
                 &path.key("optional_categories"),
                 &owner,
             );
+            for (j, set) in pu.one_of.iter().enumerate() {
+                self.category_refs(set, &path.key("one_of").index(j), &owner);
+                if set.is_empty() {
+                    self.push(
+                        Problem::new(
+                            "empty-alternative",
+                            path.key("one_of").index(j),
+                            format!("{owner} lists an empty alternative"),
+                        )
+                        .help("each alternative is a non-empty set of category ids"),
+                    );
+                }
+            }
             for (j, c) in pu.optional_categories.iter().enumerate() {
                 if pu.categories.contains(c) {
                     self.push(
@@ -407,7 +420,7 @@ impl Checker<'_> {
                     );
                 }
             }
-            if pu.categories.is_empty() && pu.optional_categories.is_empty() {
+            if pu.all_categories().next().is_none() {
                 self.push(
                     Problem::new(
                         "no-categories",
@@ -457,22 +470,19 @@ impl Checker<'_> {
                 }
             }
             if pu.basis != LegalBasis::Consent {
-                for (j, c) in pu
-                    .categories
-                    .iter()
-                    .chain(&pu.optional_categories)
-                    .enumerate()
-                {
+                for (j, c) in pu.all_categories().enumerate() {
                     let sensitive = self
                         .p
                         .category(c.as_str())
                         .is_some_and(|c| c.sensitivity == Sensitivity::Sensitive);
                     if sensitive && law.separate_consent {
-                        let field = if j < pu.categories.len() {
+                        let (n_req, n_opt) = (pu.categories.len(), pu.optional_categories.len());
+                        let field = if j < n_req {
                             path.key("categories").index(j)
+                        } else if j < n_req + n_opt {
+                            path.key("optional_categories").index(j - n_req)
                         } else {
-                            path.key("optional_categories")
-                                .index(j - pu.categories.len())
+                            path.key("one_of")
                         };
                         self.push(
                             Problem::new(
@@ -500,11 +510,10 @@ impl Checker<'_> {
             self.purpose_refs(&r.purposes, &path.key("purposes"), &owner);
             // A recipient may only receive what at least one of its purposes uses.
             for (j, c) in r.categories.iter().enumerate() {
-                let used = r.purposes.iter().any(|pid| {
-                    self.p.purpose(pid.as_str()).is_some_and(|pu| {
-                        pu.categories.contains(c) || pu.optional_categories.contains(c)
-                    })
-                });
+                let used = r
+                    .purposes
+                    .iter()
+                    .any(|pid| self.p.purpose(pid.as_str()).is_some_and(|pu| pu.uses(c)));
                 if !used && !r.purposes.is_empty() {
                     self.push(
                         Problem::new(
@@ -873,6 +882,32 @@ impl Checker<'_> {
         }
         for (i, a) in self.p.assessments.iter().enumerate() {
             self.check_text(&a.scope, &root("assessments").index(i).key("scope"));
+        }
+        if let Some(c) = &self.p.changes.controller_transfer
+            && c.notice_channels.is_empty()
+        {
+            self.push(
+                Problem::new(
+                    "no-notice-channel",
+                    root("changes")
+                        .key("controller_transfer")
+                        .key("notice_channels"),
+                    "the policy does not say how people are told of a new controller",
+                )
+                .help("list at least one channel, such as `email` or `announcement`"),
+            );
+        }
+        if let Some(c) = &self.p.cessation
+            && c.within_days == 0
+        {
+            self.push(
+                Problem::new(
+                    "bad-cessation-deadline",
+                    root("cessation").key("within_days"),
+                    "the policy does not say within how many days data is deleted after cessation",
+                )
+                .help("state the days within which data is deleted or anonymised"),
+            );
         }
         if let Some(c) = &self.p.cessation
             && c.notice_channels.is_empty()
