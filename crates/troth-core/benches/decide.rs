@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use criterion::{BatchSize, Criterion, Throughput};
 use troth_core::*;
 
+#[path = "../tests/support/cedar_model.rs"]
+mod cedar_model;
+
 const TENANT: TenantId = TenantId::from_u128(1);
 
 fn policy() -> troth_policy::Policy {
@@ -252,6 +255,82 @@ fn bench_rebuild(c: &mut Criterion) {
     g.finish();
 }
 
+/// troth and Cedar side by side on the same generated subjects and requests
+/// (the rules of `tests/support/cedar_model.rs`, checked equal by
+/// `tests/cedar_differential.rs`). Requests and entities are built before timing, so
+/// both sides are timed on the decision alone.
+fn bench_vs_cedar(c: &mut Criterion) {
+    use cedar_model::*;
+    let p = policy();
+    let model = CedarModel::new(&p).unwrap();
+    let version = PolicyVersion::of(&p);
+    let compiled = CompiledPolicy::compile(&p, version.clone()).unwrap();
+    let at: jiff::Timestamp = "2025-06-01T00:00:00Z".parse().unwrap();
+    let mut rng = Rng(0xbe_4c);
+    let subjects = 10_000u64;
+    let mut events = Vec::new();
+    for i in 0..subjects {
+        subject_events(
+            &mut rng,
+            &p,
+            version.hash,
+            SubjectId::from_u128(u128::from(i) + 1),
+            &mut events,
+        );
+    }
+    let ix = DecisionIndex::rebuild(cedar_model::TENANT, compiled.clone(), events.iter()).unwrap();
+    let empty = SubjectState::new(cedar_model::TENANT, SubjectId::from_u128(0));
+    let entities = model.entities(
+        (0..subjects)
+            .map(|i| {
+                let s = SubjectId::from_u128(u128::from(i) + 1);
+                CedarModel::subject_entity(
+                    &s.to_string(),
+                    ix.state(s).unwrap_or(&empty),
+                    &compiled,
+                    at,
+                )
+            })
+            .collect(),
+    );
+    let reqs: Vec<(SubjectId, DecisionRequest)> = (0..1000)
+        .map(|_| {
+            let s = SubjectId::from_u128(rng.below(subjects as usize) as u128 + 1);
+            (s, request(&mut rng, &p, at))
+        })
+        .collect();
+    let cedar_reqs: Vec<cedar_policy::Request> = reqs
+        .iter()
+        .map(|(s, r)| CedarModel::request(&s.to_string(), r))
+        .collect();
+    let authorizer = cedar_policy::Authorizer::new();
+    let allowed = reqs
+        .iter()
+        .filter(|(s, r)| ix.decide(Some(*s), r).allow)
+        .count();
+    println!(
+        "troth vs cedar: {} policies in the Cedar set, {allowed} of 1000 requests allowed",
+        model.policies.policies().count()
+    );
+    let mut g = c.benchmark_group("troth_vs_cedar_s004");
+    g.throughput(Throughput::Elements(reqs.len() as u64));
+    g.bench_function("troth_1000_requests", |b| {
+        b.iter(|| {
+            for (s, r) in &reqs {
+                black_box(ix.decide(Some(*s), r));
+            }
+        })
+    });
+    g.bench_function("cedar_1000_requests", |b| {
+        b.iter(|| {
+            for r in &cedar_reqs {
+                black_box(model.allows(&authorizer, r, &entities));
+            }
+        })
+    });
+    g.finish();
+}
+
 fn main() {
     let subjects = 100_000u64;
     let ix = index(subjects);
@@ -263,5 +342,6 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     bench_decide(&mut c, &ix, subjects);
     bench_rebuild(&mut c);
+    bench_vs_cedar(&mut c);
     c.final_summary();
 }

@@ -603,6 +603,11 @@ impl CompiledPolicy {
         &self.cessation
     }
 
+    /// The pack's rules for children and minors.
+    pub fn minors(&self) -> &Minors {
+        &self.minors
+    }
+
     /// How consent is renewed after a significant change.
     pub fn renewal(&self) -> Renewal {
         self.renewal
