@@ -409,10 +409,22 @@ macro_rules! audited {
 
 async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(shared.max_batch);
+    let mut chains: HashMap<TenantId, AuditChain> = HashMap::new();
     // `recv_many` waits for one job, then takes whatever else is queued: under load
     // the batch grows to cover everyone who arrived during the previous commit.
     while rx.recv_many(&mut batch, shared.max_batch).await > 0 {
-        let results = write_consent_batch(&shared, &batch).await;
+        // Callers just acknowledged are usually about to send again: one yield lets
+        // them, instead of committing a batch of one right after each big batch.
+        if batch.len() < shared.max_batch {
+            tokio::task::yield_now().await;
+            while batch.len() < shared.max_batch {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+        }
+        let results = write_consent_batch(&shared, &mut chains, &batch).await;
         match results {
             Ok(results) => {
                 for (job, r) in batch.drain(..).zip(results) {
@@ -422,6 +434,8 @@ async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
             }
             Err(e) => {
                 tracing::warn!(error = %e, events = batch.len(), "consent batch failed");
+                // The cached chains may be ahead of what was committed.
+                chains.clear();
                 let msg = e.to_string();
                 for job in batch.drain(..) {
                     let _ = job.ack.send(Err(StoreError::BatchFailed(msg.clone())));
@@ -434,7 +448,11 @@ async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
 /// Writes a batch in one transaction: per tenant (in key order, so concurrent
 /// writers lock heads in the same order), ledger rows plus one audit entry each.
 /// Jobs for unknown tenants get their own error; the rest commit together.
-async fn write_consent_batch(shared: &Shared, jobs: &[Job]) -> Result<Vec<Result<ConsentAck>>> {
+async fn write_consent_batch(
+    shared: &Shared,
+    chains: &mut HashMap<TenantId, AuditChain>,
+    jobs: &[Job],
+) -> Result<Vec<Result<ConsentAck>>> {
     let mut by_tenant: BTreeMap<&TenantId, Vec<usize>> = BTreeMap::new();
     for (i, job) in jobs.iter().enumerate() {
         by_tenant.entry(&job.event.tenant).or_default().push(i);
@@ -448,7 +466,13 @@ async fn write_consent_batch(shared: &Shared, jobs: &[Job]) -> Result<Vec<Result
             }
             continue;
         };
-        let mut chain = chain_at(shared, &head);
+        // Reuse the writer's chain while it matches the stored head (no other
+        // writer appended since); otherwise resume from the head.
+        let chain = match chains.remove(tenant) {
+            Some(c) if c.next_seq() == head.audit_seq + 1 && c.last_hash() == head.audit_hash => c,
+            _ => chain_at(shared, &head),
+        };
+        let chain = chains.entry(tenant.clone()).or_insert(chain);
         let mut consent_seq = head.consent_seq;
         let mut events = Vec::with_capacity(idxs.len());
         let mut rows = Vec::with_capacity(idxs.len());
@@ -469,7 +493,7 @@ async fn write_consent_batch(shared: &Shared, jobs: &[Job]) -> Result<Vec<Result
             });
             rows.push((i, consent_seq));
         }
-        let entries = insert_audit(&mut tx, tenant, &mut chain, events).await?;
+        let entries = insert_audit(&mut tx, tenant, chain, events).await?;
         for (chunk_rows, chunk_entries) in
             rows.chunks(INSERT_CHUNK).zip(entries.chunks(INSERT_CHUNK))
         {
@@ -495,7 +519,7 @@ async fn write_consent_batch(shared: &Shared, jobs: &[Job]) -> Result<Vec<Result
             });
             qb.build().execute(&mut *tx).await?;
         }
-        store_head(&mut tx, tenant, consent_seq, &chain).await?;
+        store_head(&mut tx, tenant, consent_seq, chain).await?;
         for (&(i, seq), entry) in rows.iter().zip(&entries) {
             results[i] = Some(Ok(ConsentAck {
                 seq,

@@ -41,3 +41,8 @@ pub use store::Store;
 pub use troth_crypto::{
     AuditEntry, AuditEvent, CategoryId, IdentifierKind, RecordId, SubjectId, TenantId,
 };
+
+// Runs the README's example as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

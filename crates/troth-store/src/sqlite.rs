@@ -64,6 +64,29 @@ fn options(path: &Path) -> SqliteConnectOptions {
         .busy_timeout(Duration::from_secs(10))
 }
 
+/// Copies committed WAL frames into the database file every 200 ms without
+/// blocking the writer (PASSIVE). Ends when the store is dropped or closed.
+async fn checkpoint_loop(shared: std::sync::Weak<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        if shared.data_read.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&shared.data_read)
+            .await
+            && !shared.data_read.is_closed()
+        {
+            tracing::warn!(error = %e, "wal checkpoint failed");
+        }
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if missing) a store in `dir`: `dir/troth.db` and
     /// `dir/troth-keys.db`. Call [`Store::migrate`] before use.
@@ -87,9 +110,11 @@ impl SqliteStore {
                 "the key file must differ from the data file".into(),
             ));
         }
+        // The writer never checkpoints inline (that would put extra fsyncs of the
+        // database file on the commit path); a background task does it instead.
         let data_write = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options(&data))
+            .connect_with(options(&data).pragma("wal_autocheckpoint", "0"))
             .await?;
         let data_read = SqlitePoolOptions::new()
             .max_connections(4)
@@ -99,9 +124,10 @@ impl SqliteStore {
             .max_connections(2)
             .connect_with(options(&keys))
             .await?;
-        let shared = Shared::new(data_write, data_read, key_pool, config);
+        let inner = Inner::start(Shared::new(data_write, data_read, key_pool, config));
+        tokio::spawn(checkpoint_loop(Arc::downgrade(&inner.shared)));
         Ok(Self {
-            inner: Arc::new(Inner::start(shared)),
+            inner: Arc::new(inner),
             paths: Arc::new((data, keys)),
         })
     }
