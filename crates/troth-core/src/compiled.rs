@@ -205,6 +205,7 @@ pub(crate) struct CPurpose {
     pub optional: BitSet,
     pub flags: u16,
     pub requires_attestation: bool,
+    pub deidentify: bool,
     pub retention: Retention,
 }
 
@@ -463,9 +464,19 @@ impl CompiledPolicy {
                 basis: p.basis,
                 exemption: p.exemption.clone(),
                 required: cat_set(p.id.as_str(), &p.categories)?,
-                optional: cat_set(p.id.as_str(), &p.optional_categories)?,
+                // Alternative sets (`one_of`) are declared categories too; which set
+                // a person provides is a collection-form concern, not a decision one.
+                optional: cat_set(
+                    p.id.as_str(),
+                    &p.optional_categories
+                        .iter()
+                        .chain(p.one_of.iter().flatten())
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                )?,
                 flags: p.tags.iter().fold(0, |f, t| f | tag_flag(*t)),
                 requires_attestation: p.requires_attestation,
+                deidentify: p.deidentify_on_collection,
                 retention: p.retention,
             })
         };

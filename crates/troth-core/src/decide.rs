@@ -329,6 +329,8 @@ pub enum Obligation {
         /// The retention.
         retention: Retention,
     },
+    /// De-identify at collection; use only aggregate results (seed 004 R07).
+    DeidentifyOnCollection,
     /// Use at the moment only; never store (seed 003 R05).
     DoNotStore {
         /// The category.
@@ -689,6 +691,9 @@ pub fn decide(policy: &CompiledPolicy, subject: &SubjectState, req: &DecisionReq
             destination: None,
             purpose: pid.clone(),
         });
+    }
+    if p.deidentify {
+        obligations.push(Obligation::DeidentifyOnCollection);
     }
     obligations.push(Obligation::DeleteAfter {
         retention: p.retention,

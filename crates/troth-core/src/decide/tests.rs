@@ -740,3 +740,24 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn alternative_category_sets_count_as_declared() {
+    let mut p = fixture();
+    p.purposes[0].one_of = vec![vec!["device-id".parse().unwrap()]];
+    let w = World::with(&p);
+    allowed(&w.ask("account", &["email", "device-id"]));
+    denied(
+        &World::new().ask("account", &["device-id"]),
+        "category_not_declared_for_purpose",
+    );
+}
+
+#[test]
+fn deidentify_on_collection_is_an_obligation() {
+    let mut p = fixture();
+    p.purposes[0].deidentify_on_collection = true;
+    let d = World::with(&p).ask("account", &["email"]);
+    allowed(&d);
+    assert!(d.obligations.contains(&Obligation::DeidentifyOnCollection));
+}

@@ -203,3 +203,25 @@ fn s004_r25_significant_change_with_rights_reduction_needs_renewal() {
     });
     allowed(&h.ask("developer-marketing", &["email"]));
 }
+
+#[test]
+fn s004_r02_certification_alternative_sets_declared() {
+    let mut h = H::pack(PACK);
+    h.give("developer-certification");
+    h.give_scope("developer-certification", cat("id-number"));
+    allowed(&h.ask("developer-certification", &["legal-name", "id-number"]));
+    allowed(&h.ask("developer-certification", &["company-name", "credit-code"]));
+    denied(
+        &h.ask("developer-certification", &["location"]),
+        "category_not_declared_for_purpose",
+    );
+}
+
+#[test]
+fn s004_r07_data_service_deidentified_at_collection() {
+    let mut h = H::pack(PACK);
+    h.attest("data-service");
+    let d = h.ask("data-service", &["app-info", "os-info"]);
+    allowed(&d);
+    assert!(d.obligations.contains(&Obligation::DeidentifyOnCollection));
+}

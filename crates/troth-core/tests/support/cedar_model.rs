@@ -26,11 +26,6 @@ fn q(s: &str) -> String {
     format!("{s:?}")
 }
 
-fn set<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
-    let v: Vec<String> = items.into_iter().map(q).collect();
-    format!("[{}]", v.join(", "))
-}
-
 pub struct CedarModel {
     pub source: String,
     pub policies: PolicySet,
@@ -77,15 +72,13 @@ impl CedarModel {
         if !forbidden.is_empty() {
             writeln!(
                 src,
-                "{head} when {{ context.categories.containsAny({}) }};",
-                set(forbidden.iter().copied())
+                "{head} when {{ context.categories.containsAny(Pack::\"pack\".forbidden) }};"
             )
             .unwrap();
         }
         writeln!(
             src,
-            "{head} unless {{ {}.containsAll(context.categories) }};",
-            set(declared.iter().copied())
+            "{head} unless {{ Pack::\"pack\".declared.containsAll(context.categories) }};"
         )
         .unwrap();
         writeln!(
@@ -117,7 +110,29 @@ impl CedarModel {
             }
         }
 
-        let mut purpose_entities = Vec::new();
+        // Sets live in entity attributes, built once, rather than as literals the
+        // evaluator would rebuild on every request.
+        let mut purpose_entities = vec![json!({
+            "uid": {"type": "Pack", "id": "pack"},
+            "attrs": {"declared": declared, "forbidden": forbidden},
+            "parents": []
+        })];
+        for r in &p.recipients {
+            let cats: Vec<&str> = r.categories.iter().map(|c| c.as_str()).collect();
+            purpose_entities.push(json!({
+                "uid": {"type": "Recipient", "id": r.id.as_str()},
+                "attrs": {"categories": cats},
+                "parents": []
+            }));
+        }
+        for t in &p.transfers {
+            let cats: Vec<&str> = t.categories.iter().map(|c| c.as_str()).collect();
+            purpose_entities.push(json!({
+                "uid": {"type": "Transfer", "id": t.id.as_str()},
+                "attrs": {"categories": cats},
+                "parents": []
+            }));
+        }
         for pur in &p.purposes {
             let id = pur.id.as_str();
             let tags = &pur.tags;
@@ -128,28 +143,20 @@ impl CedarModel {
                 || has(PurposeTag::Advertising)
                 || has(PurposeTag::Profiling))
                 && !has(PurposeTag::ServiceNotice);
-            purpose_entities.push(json!({
-                "uid": {"type": "Purpose", "id": id},
-                "attrs": {"declared": true, "signal": signal, "targeting": targeting},
-                "parents": []
-            }));
             let consent = pur.basis == LegalBasis::Consent;
             let anon = has(PurposeTag::Anonymous);
-            let allowed: Vec<&str> = pur
-                .categories
-                .iter()
-                .chain(&pur.optional_categories)
-                .map(|c| c.as_str())
-                .collect();
+            let allowed: Vec<&str> = pur.all_categories().map(|c| c.as_str()).collect();
+            purpose_entities.push(json!({
+                "uid": {"type": "Purpose", "id": id},
+                "attrs": {"declared": true, "signal": signal, "targeting": targeting, "allowed": allowed},
+                "parents": []
+            }));
             let key = |suffix: &str| q(&format!("{id}{suffix}"));
             let mut c: Vec<String> = Vec::new();
             if !anon {
                 c.push("context.anonymous == false".into());
             }
-            c.push(format!(
-                "{}.containsAll(context.categories)",
-                set(allowed.iter().copied())
-            ));
+            c.push("resource.allowed.containsAll(context.categories)".into());
             if consent {
                 let base = format!("principal.consents.contains({})", key(""));
                 c.push(if anon {
@@ -195,8 +202,8 @@ impl CedarModel {
                 match t {
                     None => "false".into(),
                     Some(t) => format!(
-                        "({}.containsAll(context.categories) && principal.consents.contains({}))",
-                        set(t.categories.iter().map(|c| c.as_str())),
+                        "(Transfer::{}.categories.containsAll(context.categories) && principal.consents.contains({}))",
+                        q(t.id.as_str()),
                         key(&format!("/destination/{dest}"))
                     ),
                 }
@@ -236,8 +243,8 @@ impl CedarModel {
                     b.push(scoped.clone());
                 }
                 b.push(format!(
-                    "{}.containsAll(context.categories)",
-                    set(r.categories.iter().map(|c| c.as_str()))
+                    "Recipient::{}.categories.containsAll(context.categories)",
+                    q(rid)
                 ));
                 if r.requires_explicit_consent && !consent {
                     sensitive_rule(&mut b);
@@ -446,7 +453,7 @@ pub fn subject_events(
                 });
         }
         push(Fact::Consent(f));
-        for c in pur.categories.iter().chain(&pur.optional_categories) {
+        for c in pur.all_categories() {
             if rng.chance(50) {
                 push(Fact::Consent(
                     ConsentFact::given(id.clone(), hash).with_scope(Scope::Category(c.clone())),
