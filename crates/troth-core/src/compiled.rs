@@ -282,7 +282,8 @@ impl ConsentValidity {
     /// purpose existed without a break and no change needing explicit consent came in
     /// between (`DiffReport::needs_explicit_consent`: a significant change under
     /// `renewal = "explicit_accept"`, or a rights reduction the policy promised not to
-    /// make without consent). A non-significant change carries consent over; a purpose
+    /// make without consent), or a change of controller where the old version did not
+    /// promise the new holder stays bound. A non-significant change carries consent over; a purpose
     /// new in a version starts at that version (seed 002 R06). Service purposes are
     /// covered by the main purpose of the same id, or start at the newest version.
     pub fn from_history(history: &[(PolicyVersion, Policy)]) -> Self {
@@ -293,9 +294,7 @@ impl ConsentValidity {
         let n = history.len() - 1;
         // breaks[i] = true if consents from versions < i stop counting at version i.
         let breaks: Vec<bool> = (0..history.len())
-            .map(|i| {
-                i > 0 && troth_policy::diff(&history[i - 1].1, &history[i].1).needs_explicit_consent
-            })
+            .map(|i| i > 0 && consent_breaks(&history[i - 1].1, &history[i].1))
             .collect();
         let mut valid_from: FxMap<String, usize> = FxMap::default();
         let ids = newest.purposes.iter().map(|p| &p.id).chain(
@@ -344,6 +343,22 @@ impl ConsentValidity {
         let ok = |h: &PolicyHash| self.ordinal(h).is_some_and(|o| o >= from);
         ok(given) || accepted.iter().any(ok)
     }
+}
+
+/// Whether consents given under `old` stop counting under `new`: the diff needs
+/// explicit consent, or the controller changed and `old` did not promise that a new
+/// holder stays bound by the policy (seed 002 R10, `changes.controller_transfer`).
+fn consent_breaks(old: &Policy, new: &Policy) -> bool {
+    let d = troth_policy::diff(old, new);
+    let unbound_new_holder = old
+        .changes
+        .controller_transfer
+        .as_ref()
+        .is_some_and(|t| !t.new_holder_bound);
+    d.needs_explicit_consent
+        || (unbound_new_holder
+            && d.criteria
+                .contains(&troth_policy::Criterion::OwnershipStructure))
 }
 
 fn has_purpose(p: &Policy, id: &str) -> bool {

@@ -259,3 +259,37 @@ fn s002_r23_old_version_until_the_new_one_takes_effect() {
     assert_eq!(on(jiff::civil::date(2024, 9, 8)).as_deref(), Some("2.0"));
     assert_eq!(on(jiff::civil::date(2024, 1, 1)), None);
 }
+
+#[test]
+fn s002_r10_controller_change_keeps_or_renews_consent_as_promised() {
+    let v1 = load(PACK);
+    let mut v2 = v1.clone();
+    v2.policy.version = "2.0".into();
+    v2.controller.legal_name.en = "New Holder Technology Co., Ltd.".into();
+    // The pack promises the new holder stays bound: consent carries over.
+    assert!(
+        v1.changes
+            .controller_transfer
+            .as_ref()
+            .unwrap()
+            .new_holder_bound
+    );
+    let (mut h, h1, _) = with_history(&v1, &v2);
+    h.consent(ConsentFact::given(pid("marketing"), h1));
+    allowed(&h.ask("marketing", &["email"]));
+    // Had it not promised that, the new holder must ask again.
+    let mut unbound = v1.clone();
+    unbound
+        .changes
+        .controller_transfer
+        .as_mut()
+        .unwrap()
+        .new_holder_bound = false;
+    let mut v2u = v2.clone();
+    v2u.changes.controller_transfer = unbound.changes.controller_transfer.clone();
+    let (mut h, h1, h2) = with_history(&unbound, &v2u);
+    h.consent(ConsentFact::given(pid("marketing"), h1));
+    denied(&h.ask("marketing", &["email"]), "consent_renewal_required");
+    h.consent(ConsentFact::given(pid("marketing"), h2));
+    allowed(&h.ask("marketing", &["email"]));
+}
