@@ -604,6 +604,22 @@ impl Checker<'_> {
             }
             self.category_refs(&t.categories, &path.key("categories"), &owner);
             self.purpose_refs(&t.purposes, &path.key("purposes"), &owner);
+            for (j, c) in t.categories.iter().enumerate() {
+                let used = t
+                    .purposes
+                    .iter()
+                    .any(|pid| self.p.purpose(pid.as_str()).is_some_and(|pu| pu.uses(c)));
+                if !used && !t.purposes.is_empty() {
+                    self.push(
+                        Problem::new(
+                            "category-outside-purposes",
+                            path.key("categories").index(j),
+                            format!("{owner} sends `{c}`, which none of its purposes uses"),
+                        )
+                        .help("add the category to one of the transfer's purposes, or remove it"),
+                    );
+                }
+            }
             // PIPL Art.39 and seed 003 2.1: purpose, recipient, security measures, risks.
             if t.purposes.is_empty() {
                 self.push(self.missing_transfer_field(&path, "purposes", &owner));
@@ -652,6 +668,22 @@ impl Checker<'_> {
             let owner = format!("tracker `{}`", t.id);
             self.category_refs(&t.categories, &path.key("categories"), &owner);
             self.purpose_refs(&t.purposes, &path.key("purposes"), &owner);
+            for (j, c) in t.categories.iter().enumerate() {
+                let used = t
+                    .purposes
+                    .iter()
+                    .any(|pid| self.p.purpose(pid.as_str()).is_some_and(|pu| pu.uses(c)));
+                if !used && !t.purposes.is_empty() {
+                    self.push(
+                        Problem::new(
+                            "category-outside-purposes",
+                            path.key("categories").index(j),
+                            format!("{owner} sends `{c}`, which none of its purposes uses"),
+                        )
+                        .help("add the category to one of the transfer's purposes, or remove it"),
+                    );
+                }
+            }
             if let Some(h) = &t.how_to_refuse {
                 self.check_text(h, &path.key("how_to_refuse"));
             }
