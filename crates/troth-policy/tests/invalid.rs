@@ -94,6 +94,15 @@ const EXPECTED: &[(&str, &[Expect])] = &[
         ],
     ),
     (
+        "transfer-category-unused",
+        &[(
+            "category-outside-purposes",
+            76,
+            15,
+            "transfers[0].categories[0]",
+        )],
+    ),
+    (
         "unknown-category",
         &[("unknown-category", 50, 24, "purposes[0].categories[1]")],
     ),
