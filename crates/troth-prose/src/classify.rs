@@ -583,6 +583,7 @@ struct Context<'a> {
     headings: Vec<&'a str>,
     lead_in: Option<&'a str>,
     prev: Option<&'a str>,
+    extra: crate::model::Extra<'a>,
 }
 
 impl Classifier {
@@ -643,6 +644,7 @@ impl Classifier {
             headings: Vec::new(),
             lead_in: None,
             prev: None,
+            extra: crate::model::Extra::default(),
         };
         self.classify_with(0, &norm, &ctx, &mut CueCache::default())
     }
@@ -668,6 +670,7 @@ impl Classifier {
                 &own,
                 &head,
                 lead.as_ref(),
+                &ctx.extra,
             )
         });
         for p in Practice::ALL {
@@ -705,18 +708,31 @@ impl Classifier {
 
 /// Walk a document in order, attaching heading and lead-in context to each sentence.
 fn contexts(doc: &Document) -> Vec<(&crate::Sentence, Context<'_>)> {
-    let mut out = Vec::with_capacity(doc.sentences().len());
+    let sentences = doc.sentences();
+    let mut out = Vec::with_capacity(sentences.len());
     let mut lead_in: Option<&str> = None;
     let mut prev: Option<&str> = None;
-    for s in doc.sentences() {
+    #[allow(clippy::cast_precision_loss)] // sentence counts are small
+    let total = sentences.len().max(1) as f32;
+    for (i, s) in sentences.iter().enumerate() {
         let is_item = LIST_ITEM.is_match(&s.text);
         if s.is_heading || !is_item {
             lead_in = None;
         }
+        #[allow(clippy::cast_precision_loss)]
+        let position = i as f32 / total;
         let ctx = Context {
             headings: s.section.iter().map(String::as_str).collect(),
             lead_in: if is_item { lead_in } else { None },
             prev,
+            extra: crate::model::Extra {
+                prev,
+                next: sentences.get(i + 1).map(|n| n.text.as_str()),
+                position: Some(position),
+                is_item,
+                is_heading: s.is_heading,
+                first_under_heading: i > 0 && sentences[i - 1].is_heading,
+            },
         };
         out.push((s, ctx));
         prev = Some(&s.text);
@@ -742,6 +758,7 @@ pub(crate) fn document_features(doc: &Document) -> Vec<Vec<crate::model::Feature
                 &own,
                 &head,
                 lead.as_ref(),
+                &ctx.extra,
             )
         })
         .collect()

@@ -1324,6 +1324,13 @@ pub fn draft_policy(doc: &Document, pack_id: &str) -> Draft {
             o.line(&format!("notice_channels = {}", id_list(&chans)));
         }
         o.line("action = \"delete\"");
+        match DEADLINE
+            .captures(&s.text)
+            .and_then(|m| number(m.get(1).or(m.get(3))?.as_str()))
+        {
+            Some(n) => o.line(&format!("within_days = {n}")),
+            None => o.line("within_days = 0  # TODO: days within which data is deleted"),
+        }
         o.blank();
     }
 

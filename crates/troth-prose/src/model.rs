@@ -1,5 +1,6 @@
 //! A small linear model (one logistic regression per practice) over hashed
-//! character n-grams, heading n-grams and the cue rules that fired.
+//! character n-grams of the sentence, its headings, its list lead-in and its
+//! neighbours, its position and shape in the document, and the cue rules that fired.
 //!
 //! Trained offline by `examples/train_model.rs` from CAPP-130 sentences and
 //! shipped as `model/practices.bin` (about 0.8 MB); it runs with no I/O.
@@ -104,6 +105,18 @@ fn rule_key(id: &str) -> String {
     id.replace(".zh.", ".").replace(".en.", ".")
 }
 
+/// Document context beyond headings and lead-in: neighbours and position.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Extra<'a> {
+    pub prev: Option<&'a str>,
+    pub next: Option<&'a str>,
+    /// Relative position in the document (0..1); `None` for a lone sentence.
+    pub position: Option<f32>,
+    pub is_item: bool,
+    pub is_heading: bool,
+    pub first_under_heading: bool,
+}
+
 /// Build the feature vector for a sentence in context.
 #[allow(clippy::too_many_arguments)] // context pieces are independent inputs
 pub(crate) fn features(
@@ -114,8 +127,32 @@ pub(crate) fn features(
     own: &Cues,
     head: &Cues,
     lead: Option<&Cues>,
+    extra: &Extra<'_>,
 ) -> Vec<Feature> {
     let mut out = Vec::with_capacity(text.len() * 3);
+    // Neighbouring sentences: CAPP-130 labels run in stretches, and a list item
+    // is often only intelligible with the sentence before it.
+    if let Some(p) = extra.prev {
+        ngrams(&mut out, "prv", p, 0.3, false, 80);
+    }
+    if let Some(n) = extra.next {
+        ngrams(&mut out, "nxt", n, 0.3, false, 80);
+    }
+    if let Some(pos) = extra.position {
+        // Policies follow a common order: collection early, contact late.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let decile = (pos * 10.0).floor().clamp(0.0, 9.0) as u8;
+        push(&mut out, "pos", &decile.to_string(), 1.0);
+    }
+    for (on, name) in [
+        (extra.is_item, "item"),
+        (extra.is_heading, "heading"),
+        (extra.first_under_heading, "first"),
+    ] {
+        if on {
+            push(&mut out, "shape", name, 1.0);
+        }
+    }
     push(&mut out, "bias", "", 1.0);
     ngrams(&mut out, "s", text, 1.0, true, 200);
     for (depth, h) in headings.iter().rev().take(2).enumerate() {
@@ -249,8 +286,9 @@ impl Model {
         own: &Cues,
         head: &Cues,
         lead: Option<&Cues>,
+        extra: &Extra<'_>,
     ) -> Vec<(f32, Vec<Evidence>)> {
-        let feats = features(text, headings, lead_in, prev, own, head, lead);
+        let feats = features(text, headings, lead_in, prev, own, head, lead, extra);
         let mut z = self.bias;
         for f in &feats {
             let w = &self.weights[f.bucket as usize];
@@ -259,6 +297,7 @@ impl Model {
             }
         }
         let mut out = Vec::with_capacity(12);
+        let mut chars: Option<Vec<char>> = None;
         for i in 0..12 {
             let z = z[i];
             let p = sigmoid(z);
@@ -271,25 +310,29 @@ impl Model {
             };
             let mut evidence = Vec::new();
             if score >= 0.5 {
-                let chars: Vec<char> = text.chars().collect();
-                let mut contrib: Vec<(f32, String)> = feats
+                // Rank contributions first, build strings only for the few shown.
+                let mut contrib: Vec<(f32, usize, usize)> = feats
                     .iter()
                     .filter_map(|f| {
                         let (start, n) = f.span.filter(|(_, n)| *n >= 2)?;
                         let c = self.weights[f.bucket as usize][i] * f.value;
-                        let name: String = chars.get(start..start + n)?.iter().collect();
-                        (c > 0.0).then_some((c, name))
+                        (c > 0.0).then_some((c, start, n))
                     })
                     .collect();
                 contrib.sort_by(|a, b| b.0.total_cmp(&a.0));
-                let mut seen: Vec<&str> = Vec::new();
-                for (_, name) in &contrib {
+                let chars = chars.get_or_insert_with(|| text.chars().collect::<Vec<char>>());
+                let mut seen: Vec<String> = Vec::new();
+                for (_, start, n) in contrib.iter().take(24) {
                     if seen.len() >= 3 {
                         break;
                     }
+                    let Some(name) = chars.get(*start..start + n) else {
+                        continue;
+                    };
+                    let name: String = name.iter().collect();
                     if !seen
                         .iter()
-                        .any(|s| s.contains(name.as_str()) || name.contains(*s))
+                        .any(|s| s.contains(name.as_str()) || name.contains(s.as_str()))
                     {
                         seen.push(name);
                     }
@@ -298,7 +341,7 @@ impl Model {
                     .into_iter()
                     .map(|n| Evidence {
                         rule: "model.ngram".to_string(),
-                        matched: n.to_string(),
+                        matched: n,
                         source: EvidenceSource::Model,
                     })
                     .collect();

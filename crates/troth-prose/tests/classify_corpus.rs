@@ -25,7 +25,7 @@ fn capp130_in_sample_f1() {
     println!("## all 40, rules only\n\n{}", common::table(&r));
     // Floors slightly below the figures measured when this test was written.
     assert!(
-        common::macro_f1(&a) >= 0.85,
+        common::macro_f1(&a) >= 0.95,
         "in-sample macro F1 {:.3}",
         common::macro_f1(&a)
     );

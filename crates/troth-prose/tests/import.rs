@@ -54,6 +54,7 @@ const TODO_CODES: &[&str] = &[
     "no-categories",
     "no-rights",
     "child-rule-too-weak",
+    "bad-cessation-deadline",
 ];
 
 /// Replace every `TODO` with a plausible value, as a person would.
@@ -68,6 +69,7 @@ fn fill_todos(toml: &str) -> String {
             l = match key {
                 "residency" | "country" => format!("{key} = \"CN\""),
                 "deadline" => value_part.replace("days = 0", "days = 15"),
+                "within_days" => "within_days = 30".into(),
                 "notice_channels" | "breach_channels" => format!("{key} = [\"email\"]"),
                 "measures" => "measures = [{ en = \"Encryption\", zh-CN = \"加密\" }]".into(),
                 "offered" => String::new(),
