@@ -6,6 +6,8 @@
 //!   with the rule ids and evidence behind each label.
 //! * [`audit`]: check a policy against the disclosures PIPL, GDPR or CCPA require
 //!   and render the result as text, JSON or HTML.
+//! * [`import`]: draft a `policy.toml` pack from the prose, quoting each source
+//!   sentence and marking what is missing with `TODO`.
 //!
 //! The crate is pure: callers read files and pass text in.
 //!
