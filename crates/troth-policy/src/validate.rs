@@ -509,22 +509,7 @@ impl Checker<'_> {
             self.category_refs(&r.categories, &path.key("categories"), &owner);
             self.purpose_refs(&r.purposes, &path.key("purposes"), &owner);
             // A recipient may only receive what at least one of its purposes uses.
-            for (j, c) in r.categories.iter().enumerate() {
-                let used = r
-                    .purposes
-                    .iter()
-                    .any(|pid| self.p.purpose(pid.as_str()).is_some_and(|pu| pu.uses(c)));
-                if !used && !r.purposes.is_empty() {
-                    self.push(
-                        Problem::new(
-                            "category-outside-purposes",
-                            path.key("categories").index(j),
-                            format!("{owner} receives `{c}`, which none of its purposes uses"),
-                        )
-                        .help("add the category to one of the recipient's purposes, or remove it"),
-                    );
-                }
-            }
+            self.categories_within_purposes(&r.categories, &r.purposes, &path, &owner);
             if r.country != *residency && !self.p.transfers.iter().any(|t| t.recipient == r.id) {
                 self.push(
                     Problem::new(
@@ -604,22 +589,7 @@ impl Checker<'_> {
             }
             self.category_refs(&t.categories, &path.key("categories"), &owner);
             self.purpose_refs(&t.purposes, &path.key("purposes"), &owner);
-            for (j, c) in t.categories.iter().enumerate() {
-                let used = t
-                    .purposes
-                    .iter()
-                    .any(|pid| self.p.purpose(pid.as_str()).is_some_and(|pu| pu.uses(c)));
-                if !used && !t.purposes.is_empty() {
-                    self.push(
-                        Problem::new(
-                            "category-outside-purposes",
-                            path.key("categories").index(j),
-                            format!("{owner} sends `{c}`, which none of its purposes uses"),
-                        )
-                        .help("add the category to one of the transfer's purposes, or remove it"),
-                    );
-                }
-            }
+            self.categories_within_purposes(&t.categories, &t.purposes, &path, &owner);
             // PIPL Art.39 and seed 003 2.1: purpose, recipient, security measures, risks.
             if t.purposes.is_empty() {
                 self.push(self.missing_transfer_field(&path, "purposes", &owner));
@@ -641,6 +611,35 @@ impl Checker<'_> {
                     .is_none_or(|c| c.trim().is_empty())
             {
                 self.push(self.missing_transfer_field(&path, "recipient_contact", &owner));
+            }
+        }
+    }
+
+    /// Every category in `categories` must be used by one of `purposes`: data may not
+    /// flow for a purpose that does not need it.
+    fn categories_within_purposes(
+        &mut self,
+        categories: &[crate::ids::CategoryId],
+        purposes: &[crate::ids::PurposeId],
+        path: &FieldPath,
+        owner: &str,
+    ) {
+        if purposes.is_empty() {
+            return;
+        }
+        for (j, c) in categories.iter().enumerate() {
+            let used = purposes
+                .iter()
+                .any(|pid| self.p.purpose(pid.as_str()).is_some_and(|pu| pu.uses(c)));
+            if !used {
+                self.push(
+                    Problem::new(
+                        "category-outside-purposes",
+                        path.key("categories").index(j),
+                        format!("{owner} covers `{c}`, which none of its purposes uses"),
+                    )
+                    .help("add the category to one of its purposes, or remove it here"),
+                );
             }
         }
     }
@@ -668,22 +667,7 @@ impl Checker<'_> {
             let owner = format!("tracker `{}`", t.id);
             self.category_refs(&t.categories, &path.key("categories"), &owner);
             self.purpose_refs(&t.purposes, &path.key("purposes"), &owner);
-            for (j, c) in t.categories.iter().enumerate() {
-                let used = t
-                    .purposes
-                    .iter()
-                    .any(|pid| self.p.purpose(pid.as_str()).is_some_and(|pu| pu.uses(c)));
-                if !used && !t.purposes.is_empty() {
-                    self.push(
-                        Problem::new(
-                            "category-outside-purposes",
-                            path.key("categories").index(j),
-                            format!("{owner} sends `{c}`, which none of its purposes uses"),
-                        )
-                        .help("add the category to one of the transfer's purposes, or remove it"),
-                    );
-                }
-            }
+            self.categories_within_purposes(&t.categories, &t.purposes, &path, &owner);
             if let Some(h) = &t.how_to_refuse {
                 self.check_text(h, &path.key("how_to_refuse"));
             }
