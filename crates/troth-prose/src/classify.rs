@@ -677,6 +677,11 @@ impl Classifier {
             let i = p.index();
             let lead_score = lead.as_ref().map_or(0.0, |l| l[i].0);
             let (score, extra) = match &model_scores {
+                // An email address or phone number in the sentence itself is
+                // contact information whatever the context features say.
+                Some(ms) if p == Practice::Contact && has_address(&own[i].1) => {
+                    (ms[i].0.max(0.5), ms[i].1.clone())
+                }
                 Some(ms) => (ms[i].0, ms[i].1.clone()),
                 None => {
                     let raw = own[i].0 + 0.5 * head[i].0.min(1.5) + 0.6 * lead_score.min(1.5);
@@ -728,7 +733,8 @@ fn contexts(doc: &Document) -> Vec<(&crate::Sentence, Context<'_>)> {
             extra: crate::model::Extra {
                 prev,
                 next: sentences.get(i + 1).map(|n| n.text.as_str()),
-                position: Some(position),
+                // Position only means something in a whole policy, not a snippet.
+                position: (sentences.len() >= 30).then_some(position),
                 is_item,
                 is_heading: s.is_heading,
                 first_under_heading: i > 0 && sentences[i - 1].is_heading,
@@ -812,6 +818,11 @@ fn context_cues(
         std::array::from_fn(|i| c[i].0)
     });
     (own, head, lead, prev)
+}
+
+/// True when a `contact.*.address` cue (email, phone, street number) fired.
+fn has_address(evidence: &[Evidence]) -> bool {
+    evidence.iter().any(|e| e.rule.ends_with(".address"))
 }
 
 /// At least a third of the letters are CJK.

@@ -3,7 +3,7 @@
 //! cross-validation test to train one model per fold.
 //!
 //! One-vs-rest logistic regression per practice over the hashed features of
-//! [`crate::model::features`], trained with AdaGrad and L2; per-label decision
+//! `model::features`, trained with AdaGrad and L2; per-label decision
 //! thresholds are tuned on out-of-fold scores of the training documents only.
 
 use crate::classify::{Practice, document_features};
