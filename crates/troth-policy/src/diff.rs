@@ -178,7 +178,7 @@ fn canonicalise(v: &mut Value, path: &mut Vec<String>) {
             } else {
                 // Plain lists (references, channels, statements) are sets: order
                 // carries no meaning in a policy.
-                items.sort_by_cached_key(|x| x.to_string());
+                items.sort_by_cached_key(canonical_string);
                 items.dedup();
             }
         }
@@ -199,8 +199,50 @@ fn is_item_list(path: &[String]) -> bool {
 
 /// The content hash of a policy: BLAKE3 of its canonical form, hex encoded.
 pub fn content_hash(policy: &Policy) -> String {
-    let bytes = serde_json::to_vec(&canonical(policy)).unwrap_or_default();
+    let mut bytes = Vec::new();
+    write_canonical(&canonical(policy), &mut bytes);
     blake3::hash(&bytes).to_hex().to_string()
+}
+
+/// Writes JSON with object keys in sorted order. `serde_json::Map` keeps insertion
+/// order when any crate in the build enables its `preserve_order` feature, so the
+/// hash cannot rely on the map's own order.
+fn write_canonical(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push(b'{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(&Value::String(k.clone()), out);
+                out.push(b':');
+                if let Some(child) = map.get(k) {
+                    write_canonical(child, out);
+                }
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
+    }
+}
+
+fn canonical_string(v: &Value) -> String {
+    let mut out = Vec::new();
+    write_canonical(v, &mut out);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Compares two versions.
@@ -457,5 +499,23 @@ fn classify(path: Vec<String>, before: Option<Value>, after: Option<Value>) -> C
         after,
         criteria,
         reduces_rights: reduces,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_text_sorts_keys_whatever_the_map_order() {
+        let mut a = Map::new();
+        a.insert("b".into(), Value::from(1));
+        a.insert("a".into(), Value::from(vec![Value::from("x")]));
+        let mut b = Map::new();
+        b.insert("a".into(), Value::from(vec![Value::from("x")]));
+        b.insert("b".into(), Value::from(1));
+        let (a, b) = (Value::Object(a), Value::Object(b));
+        assert_eq!(canonical_string(&a), r#"{"a":["x"],"b":1}"#);
+        assert_eq!(canonical_string(&a), canonical_string(&b));
     }
 }

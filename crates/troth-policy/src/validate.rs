@@ -505,6 +505,9 @@ impl Checker<'_> {
             let path = root("recipients").index(i);
             let owner = format!("recipient `{}`", r.id);
             self.check_text(&r.name, &path.key("name"));
+            if let Some(d) = &r.description {
+                self.check_text(d, &path.key("description"));
+            }
             self.check_country(&r.country, path.key("country"));
             self.category_refs(&r.categories, &path.key("categories"), &owner);
             self.purpose_refs(&r.purposes, &path.key("purposes"), &owner);
