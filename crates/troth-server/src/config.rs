@@ -79,6 +79,20 @@ impl Default for Config {
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(#[from] Box<figment::Error>);
 
+/// The top-level configuration keys, as written in `troth.toml`.
+const KEYS: [&str; 10] = [
+    "listen",
+    "data_dir",
+    "database_url",
+    "tls",
+    "cors_origins",
+    "body_limit_bytes",
+    "request_timeout_secs",
+    "rate_limit",
+    "log_json",
+    "demo",
+];
+
 impl Config {
     /// Reads the configuration. `file` is a `troth.toml` (skipped when absent and not
     /// named explicitly); `overrides` are command-line values, applied last.
@@ -89,8 +103,13 @@ impl Config {
             None => fig = fig.merge(Toml::file("troth.toml")),
         }
         fig = fig
-            // `TROTH_RATE_LIMIT__PER_SECOND=10` sets `rate_limit.per_second`.
-            .merge(Env::prefixed("TROTH_").split("__"))
+            // `TROTH_RATE_LIMIT__PER_SECOND=10` sets `rate_limit.per_second`. Only the
+            // configuration's own keys are read: other tools share the `TROTH_` prefix
+            // (test and benchmark settings) and must not make the server refuse to start.
+            .merge(Env::prefixed("TROTH_").split("__").filter(|k| {
+                let top = k.as_str().split('.').next().unwrap_or("");
+                KEYS.iter().any(|key| key.eq_ignore_ascii_case(top))
+            }))
             .merge(Serialized::defaults(overrides));
         fig.extract().map_err(|e| ConfigError(Box::new(e)))
     }
@@ -103,6 +122,16 @@ mod tests {
 
     #[derive(Serialize)]
     struct NoFlags {}
+
+    #[test]
+    fn keys_match_the_struct() {
+        let v = serde_json::to_value(Config::default()).unwrap();
+        let mut fields: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        fields.sort_unstable();
+        let mut keys = KEYS.to_vec();
+        keys.sort_unstable();
+        assert_eq!(fields, keys);
+    }
 
     #[test]
     fn defaults_listen_on_loopback_8700() {
@@ -119,6 +148,8 @@ mod tests {
                 "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/troth\"\n[rate_limit]\nper_second = 5\nburst = 10\n",
             )?;
             jail.set_env("TROTH_DATA_DIR", "/var/lib/troth");
+            // Other tools' variables under the same prefix are not configuration.
+            jail.set_env("TROTH_BENCH_EVENTS", "2000");
             jail.set_env("TROTH_RATE_LIMIT__BURST", "20");
             #[derive(Serialize)]
             struct Flags {
