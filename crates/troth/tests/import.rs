@@ -2,20 +2,11 @@
 //! `troth policy check` lists exactly the TODOs the draft left.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::path::PathBuf;
 
-fn troth(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_troth"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
-}
+use common::{root, troth};
 
 fn seed(prefix: &str) -> PathBuf {
     let dir = [
