@@ -25,6 +25,9 @@ enum Command {
     Policy(cmd::policy::PolicyCommand),
     /// First run with no configuration: check the built-in demo pack and render it.
     Demo(cmd::demo::DemoArgs),
+    /// Verify signed consent receipts.
+    #[command(subcommand)]
+    Receipt(cmd::receipt::ReceiptCommand),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Policy(c) => cmd::policy::run(c),
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Receipt(c) => cmd::receipt::run(c),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -3,3 +3,4 @@
 pub mod demo;
 pub mod policy;
 pub mod prose;
+pub mod receipt;
