@@ -156,6 +156,22 @@ pub fn disclosure(d: &Decision, kind: DisclosureKind) -> Option<&Obligation> {
 }
 
 /// Compiles `new` with the consent validity of the history `[old, new]`.
+/// A version 2.0 of `v1` that adds purpose `new_id`, a copy of purpose `from` (a new
+/// purpose the person has never been asked about).
+pub fn with_new_purpose(v1: &Policy, from: &str, new_id: &str) -> Policy {
+    let mut v2 = v1.clone();
+    v2.policy.version = "2.0".into();
+    let mut q = v2
+        .purposes
+        .iter()
+        .find(|p| p.id.as_str() == from)
+        .unwrap()
+        .clone();
+    q.id = new_id.parse().unwrap();
+    v2.purposes.push(q);
+    v2
+}
+
 pub fn with_history(old: &Policy, new: &Policy) -> (H, PolicyHash, PolicyHash) {
     let history = vec![
         (PolicyVersion::of(old), old.clone()),

@@ -117,16 +117,7 @@ fn s002_r05_analytics_allows_exactly_the_sdk_categories() {
 #[test]
 fn s002_r06_new_purpose_needs_consent() {
     let v1 = load(PACK);
-    let mut v2 = v1.clone();
-    v2.policy.version = "2.0".into();
-    let mut q = v2
-        .purposes
-        .iter()
-        .find(|p| p.id.as_str() == "marketing")
-        .unwrap()
-        .clone();
-    q.id = "newsletter".parse().unwrap();
-    v2.purposes.push(q);
+    let v2 = with_new_purpose(&v1, "marketing", "newsletter");
     let (mut h, h1, h2) = with_history(&v1, &v2);
     // Consents under v1 for existing purposes carry over (renewal = notice).
     h.consent(ConsentFact::given(pid("marketing"), h1));

@@ -210,16 +210,7 @@ fn s003_r15_cross_border_gate() {
 #[test]
 fn s003_r19_purpose_change_needs_consent() {
     let v1 = load(PACK);
-    let mut v2 = v1.clone();
-    v2.policy.version = "2.0".into();
-    let mut q = v2
-        .purposes
-        .iter()
-        .find(|p| p.id.as_str() == "partner-promotions")
-        .unwrap()
-        .clone();
-    q.id = "coach-matching".parse().unwrap();
-    v2.purposes.push(q);
+    let v2 = with_new_purpose(&v1, "partner-promotions", "coach-matching");
     let (mut h, _, h2) = with_history(&v1, &v2);
     h.fact(Fact::AcceptVersion {
         version: h2,
