@@ -18,6 +18,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `postgres://…` to use PostgreSQL instead of the embedded SQLite database.
     pub database_url: Option<String>,
+    /// A separate PostgreSQL database for wrapped keys (default: `database_url`).
+    /// Keeping keys apart means a data backup never holds the keys erasure destroys.
+    pub keys_database_url: Option<String>,
     /// Serve TLS with this certificate chain and key (PEM); HSTS is sent when set.
     pub tls: Option<TlsConfig>,
     /// Origins allowed to call the API from a browser (the privacy center's origin).
@@ -60,6 +63,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8700)),
             data_dir: PathBuf::from("troth-data"),
             database_url: None,
+            keys_database_url: None,
             tls: None,
             cors_origins: Vec::new(),
             body_limit_bytes: 1024 * 1024,
@@ -80,10 +84,11 @@ impl Default for Config {
 pub struct ConfigError(#[from] Box<figment::Error>);
 
 /// The top-level configuration keys, as written in `troth.toml`.
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "listen",
     "data_dir",
     "database_url",
+    "keys_database_url",
     "tls",
     "cors_origins",
     "body_limit_bytes",

@@ -16,6 +16,7 @@ pub mod extract;
 pub mod health;
 pub mod observe;
 pub mod serve;
+pub mod storage;
 
 pub use config::{Config, ConfigError};
 pub use error::{ApiError, ProblemKind};
