@@ -23,6 +23,7 @@ pub mod error;
 pub mod ledger;
 pub mod model;
 pub mod postgres;
+pub mod service;
 pub mod sqlite;
 pub mod store;
 pub mod testing;
@@ -36,6 +37,7 @@ pub use model::{
     StoredConsentEvent, SubjectRecord, Tenant, VaultKey,
 };
 pub use postgres::PgStore;
+pub use service::{ApiKeyRecord, IdempotencyStart, IdempotencyWindow, ServiceStore};
 pub use sqlite::SqliteStore;
 pub use store::Store;
 pub use troth_crypto::{

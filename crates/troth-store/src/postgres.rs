@@ -13,8 +13,10 @@ type This = PgStore;
 const SQL_LOCK_HEAD: &str =
     "SELECT consent_seq, audit_seq, audit_hash FROM tenant_heads WHERE tenant_id = $1 FOR UPDATE";
 
-const DATA_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const DATA_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_service.sql")),
+];
 const KEY_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/postgres/keys_0001_init.sql"))];
 
@@ -35,6 +37,7 @@ async fn begin_migration(pool: &Pool<Db>) -> Result<Transaction<'static, Db>> {
 }
 
 include!("common.rs");
+include!("service_impl.rs");
 
 /// The PostgreSQL store. Cheap to clone; all clones share one writer.
 #[derive(Clone)]

@@ -17,7 +17,10 @@ type This = SqliteStore;
 const SQL_LOCK_HEAD: &str =
     "SELECT consent_seq, audit_seq, audit_hash FROM tenant_heads WHERE tenant_id = $1";
 
-const DATA_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const DATA_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_service.sql")),
+];
 const KEY_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/sqlite/keys_0001_init.sql"))];
 
@@ -37,6 +40,7 @@ async fn begin_migration(pool: &Pool<Db>) -> Result<Transaction<'static, Db>> {
 }
 
 include!("common.rs");
+include!("service_impl.rs");
 
 /// The SQLite store. Cheap to clone; all clones share one writer.
 #[derive(Clone)]
