@@ -9,9 +9,10 @@ use crate::model::{
 use crate::postgres::PgStore;
 use crate::sqlite::SqliteStore;
 use crate::store::Store;
+use std::collections::BTreeMap;
 use troth_crypto::{
-    AuditEntry, AuditEvent, BlindToken, Checkpoint, IdentifierKind, PublicKey, SubjectId, TenantId,
-    VerifyReport, Zeroizing,
+    AuditEntry, AuditEvent, BlindToken, Checkpoint, IdentifierKind, KeyVersion, PublicKey,
+    SubjectId, TenantId, VerifyReport, Zeroizing,
 };
 
 /// A store on either backend, for code (the server, the CLI) that picks the
@@ -22,6 +23,15 @@ pub enum AnyStore {
     Sqlite(SqliteStore),
     /// PostgreSQL databases.
     Postgres(PgStore),
+}
+
+macro_rules! delegate {
+    ($self:ident . $m:ident ( $($a:expr),* )) => {
+        match $self {
+            AnyStore::Sqlite(s) => s.$m($($a),*).await,
+            AnyStore::Postgres(s) => s.$m($($a),*).await,
+        }
+    };
 }
 
 impl AnyStore {
@@ -44,15 +54,72 @@ impl AnyStore {
         }
         Ok(Self::Sqlite(SqliteStore::open_dir(dir, config).await?))
     }
+
+    /// Every tenant id, sorted.
+    pub async fn tenant_ids(&self) -> Result<Vec<TenantId>> {
+        delegate!(self.tenant_ids())
+    }
+
+    /// How many tenant and blind-index keys each master key version wraps.
+    pub async fn master_key_usage(&self) -> Result<BTreeMap<KeyVersion, u64>> {
+        delegate!(self.master_key_usage())
+    }
+
+    /// How many of the tenant's subject keys each tenant-key version wraps.
+    pub async fn subject_key_versions(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<BTreeMap<KeyVersion, u64>> {
+        delegate!(self.subject_key_versions(tenant))
+    }
+
+    /// Re-wraps every tenant and blind-index key under the current master version.
+    pub async fn rewrap_master_keys(&self) -> Result<MasterRewrap> {
+        delegate!(self.rewrap_master_keys())
+    }
+
+    /// Rotates a tenant key: new version, subject keys re-wrapped, old versions retired.
+    pub async fn rotate_tenant_key(&self, tenant: &TenantId) -> Result<TenantRotation> {
+        delegate!(self.rotate_tenant_key(tenant))
+    }
+
+    /// Closes the store's connection pools.
+    pub async fn close(&self) {
+        delegate!(self.close())
+    }
 }
 
-macro_rules! delegate {
-    ($self:ident . $m:ident ( $($a:expr),* )) => {
-        match $self {
-            AnyStore::Sqlite(s) => s.$m($($a),*).await,
-            AnyStore::Postgres(s) => s.$m($($a),*).await,
-        }
-    };
+/// What a master-key re-wrap did ([`AnyStore::rewrap_master_keys`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MasterRewrap {
+    /// The master key version every key is now wrapped under.
+    pub version: KeyVersion,
+    /// Tenant keys re-wrapped.
+    pub tenant_keys: u64,
+    /// Blind-index keys re-wrapped.
+    pub blind_keys: u64,
+    /// Keys already under `version`.
+    pub already_current: u64,
+    /// Keys changed by someone else meanwhile (left alone; run again).
+    pub skipped: u64,
+}
+
+/// What a tenant-key rotation did ([`AnyStore::rotate_tenant_key`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantRotation {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The newest tenant-key version before the rotation.
+    pub from_version: KeyVersion,
+    /// The new tenant-key version.
+    pub to_version: KeyVersion,
+    /// Subject keys re-wrapped under `to_version`.
+    pub rewrapped: u64,
+    /// Old tenant-key versions deleted (nothing was wrapped under them any more).
+    pub retired: Vec<KeyVersion>,
+    /// Old versions kept because subject keys were still added under them
+    /// concurrently, with how many; the next rotation retires them.
+    pub kept: Vec<(KeyVersion, u64)>,
 }
 
 impl Store for AnyStore {

@@ -214,31 +214,15 @@ async fn wrapped_subject_key(
 }
 
 /// Opens the subject's data key, creating it on first write. Concurrent creators
-/// race through `ON CONFLICT DO NOTHING` and all use the row that won.
+/// race through `ON CONFLICT DO NOTHING` and all use the row that won. Tenant-key
+/// rotation may run meanwhile: see `rotation.rs`.
 async fn subject_key_for_write(
     shared: &Shared,
     keys: &TenantKeys,
     tenant: &TenantId,
     subject: &SubjectId,
 ) -> Result<SubjectKey> {
-    if let Some(w) = wrapped_subject_key(shared, tenant, subject).await? {
-        return Ok(keys.tek.open_subject_key(subject, Some(&w))?);
-    }
-    let (_, wrapped) = keys.tek.create_subject_key(subject)?;
-    sqlx::query(
-        "INSERT INTO subject_keys (tenant_id, subject_id, wrapped, created_ns)
-         VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, subject_id) DO NOTHING",
-    )
-    .bind(tenant.as_str())
-    .bind(subject.as_str())
-    .bind(wrapped.to_bytes())
-    .bind(ts_ns(jiff::Timestamp::now())?)
-    .execute(&shared.keys)
-    .await?;
-    let w = wrapped_subject_key(shared, tenant, subject)
-        .await?
-        .ok_or(StoreError::NotFound("subject key"))?;
-    Ok(keys.tek.open_subject_key(subject, Some(&w))?)
+    rotating_subject_key_for_write(shared, keys, tenant, subject).await
 }
 
 async fn subject_key_for_read(
@@ -247,8 +231,7 @@ async fn subject_key_for_read(
     tenant: &TenantId,
     subject: &SubjectId,
 ) -> Result<SubjectKey> {
-    let w = wrapped_subject_key(shared, tenant, subject).await?;
-    Ok(keys.tek.open_subject_key(subject, w.as_ref())?)
+    rotating_subject_key_for_read(shared, keys, tenant, subject).await
 }
 
 // ---------------------------------------------------------------------------

@@ -38,6 +38,7 @@ async fn begin_migration(pool: &Pool<Db>) -> Result<Transaction<'static, Db>> {
 
 include!("common.rs");
 include!("service_impl.rs");
+include!("rotation.rs");
 
 /// The PostgreSQL store. Cheap to clone; all clones share one writer.
 #[derive(Clone)]

@@ -41,6 +41,7 @@ async fn begin_migration(pool: &Pool<Db>) -> Result<Transaction<'static, Db>> {
 
 include!("common.rs");
 include!("service_impl.rs");
+include!("rotation.rs");
 
 /// The SQLite store. Cheap to clone; all clones share one writer.
 #[derive(Clone)]
