@@ -28,6 +28,22 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role's name, as stored and sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Operator => "operator",
+            Role::App => "app",
+            Role::Auditor => "auditor",
+            Role::Subject => "subject",
+        }
+    }
+
+    /// Parses a role name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
     /// Every role.
     pub const ALL: [Role; 5] = [
         Role::Admin,

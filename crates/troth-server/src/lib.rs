@@ -7,8 +7,10 @@
 //! JSON and the domain types of `troth-core` / `troth-store`; no SQL and no policy logic
 //! live here.
 
+pub mod api;
 pub mod app;
 pub mod auth;
+pub mod bootstrap;
 pub mod config;
 pub mod docs;
 pub mod error;

@@ -28,6 +28,13 @@ enum Command {
     /// Verify signed consent receipts.
     #[command(subcommand)]
     Receipt(cmd::receipt::ReceiptCommand),
+    /// Run the HTTP API (`--demo` for a ready-to-try demo tenant).
+    Serve(cmd::server::ServeArgs),
+    /// Apply pending database migrations.
+    Migrate(cmd::server::MigrateArgs),
+    /// Create tenants.
+    #[command(subcommand)]
+    Tenant(cmd::server::TenantCommand),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -44,6 +51,9 @@ fn main() -> ExitCode {
         Command::Policy(c) => cmd::policy::run(c),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Receipt(c) => cmd::receipt::run(c),
+        Command::Serve(a) => cmd::server::serve(a),
+        Command::Migrate(a) => cmd::server::migrate(a),
+        Command::Tenant(c) => cmd::server::tenant(c),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ use troth_policy::{Format, Lang};
 use crate::Outcome;
 
 /// The demo pack, compiled into the binary so `troth demo` needs no files.
-const DEMO_PACK: &str = include_str!("../../../../packs/s002-template/policy.toml");
+pub(crate) const DEMO_PACK: &str = include_str!("../../../../packs/s002-template/policy.toml");
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {

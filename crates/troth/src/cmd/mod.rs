@@ -4,3 +4,4 @@ pub mod demo;
 pub mod policy;
 pub mod prose;
 pub mod receipt;
+pub mod server;

@@ -1,0 +1,170 @@
+//! `/v1/disclosures`: the disclosure ledger. A disclosure (sharing, cross-border
+//! transfer, public disclosure) is recorded only when the decision engine allows it.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use troth_store::{Disclosure, Store};
+use utoipa::ToSchema;
+
+use crate::api::caller::Caller;
+use crate::api::decisions::{Question, request};
+use crate::api::state::{AppState, store_subject};
+use crate::api::{existing_subject, no_policy, runtime, signals, store_error};
+use crate::auth::Permission;
+use crate::error::{ApiError, ProblemKind};
+use crate::extract::ApiJson;
+
+/// A disclosure to record.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDisclosure {
+    /// Whose data.
+    pub subject: String,
+    /// Purpose id.
+    pub purpose: String,
+    /// Category ids disclosed.
+    pub categories: Vec<String>,
+    /// Recipient id (sharing or transfer).
+    pub recipient: Option<String>,
+    /// Destination country for a transfer.
+    pub destination: Option<String>,
+    /// When it happened; default now.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub at: Option<Timestamp>,
+}
+
+/// A recorded disclosure.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisclosureInfo {
+    /// Its id.
+    pub disclosure_id: String,
+    /// Recipient id.
+    pub recipient: String,
+    /// Categories.
+    pub categories: Vec<String>,
+    /// Purpose.
+    pub purpose: String,
+    /// Legal basis the decision rested on.
+    pub basis: String,
+    /// Destination country.
+    pub destination: Option<String>,
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub time: Timestamp,
+}
+
+impl From<Disclosure> for DisclosureInfo {
+    fn from(d: Disclosure) -> Self {
+        Self {
+            disclosure_id: d.disclosure_id,
+            recipient: d.recipient,
+            categories: d.categories,
+            purpose: d.purpose,
+            basis: d.basis,
+            destination: d.destination,
+            time: d.time,
+        }
+    }
+}
+
+/// Records a disclosure after asking the decision engine; a denied one is 422 with
+/// the reason codes and nothing is recorded.
+#[utoipa::path(post, path = "/v1/disclosures", tag = "disclosures", request_body = NewDisclosure,
+    responses((status = 201, body = DisclosureInfo), (status = 404), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn record(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    ApiJson(d): ApiJson<NewDisclosure>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::WriteDisclosures)?;
+    let rt = runtime(&state, &caller).await?;
+    let at = d.at.unwrap_or_else(Timestamp::now);
+    let q = Question {
+        subject: Some(d.subject.clone()),
+        purpose: d.purpose.clone(),
+        categories: d.categories.clone(),
+        recipient: d.recipient.clone(),
+        destination: d.destination.clone(),
+        service: None,
+        anonymous: false,
+        at: Some(at),
+    };
+    let (subject, req) = request(&state, &rt, &caller, &q, signals(&headers), "").await?;
+    let decision = {
+        let ix = rt.index.read().await;
+        ix.as_ref().ok_or_else(no_policy)?.decide(subject, &req)
+    };
+    if !decision.allow {
+        let codes: Vec<&str> = decision.reasons.iter().map(|r| r.code()).collect();
+        return Err(ApiError::new(
+            ProblemKind::Unprocessable,
+            format!(
+                "the policy does not allow this disclosure: {}",
+                codes.join(", ")
+            ),
+        )
+        .hint("POST /v1/decisions with the same question shows every reason"));
+    }
+    let Some(subject) = subject else {
+        return Err(ApiError::not_found("subject"));
+    };
+    let basis = decision
+        .basis
+        .as_ref()
+        .and_then(|b| serde_json::to_value(b.legal).ok())
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .ok_or_else(|| {
+            tracing::error!("allowed disclosure without a basis");
+            ApiError::internal()
+        })?;
+    let record = Disclosure {
+        tenant: caller.tenant.clone(),
+        subject: store_subject(subject),
+        disclosure_id: uuid::Uuid::now_v7().to_string(),
+        recipient: d.recipient.clone().unwrap_or_else(|| "public".to_owned()),
+        categories: d.categories,
+        purpose: d.purpose,
+        basis,
+        destination: d.destination,
+        time: at,
+    };
+    state
+        .store
+        .record_disclosure(&record, &caller.actor())
+        .await
+        .map_err(store_error)?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(DisclosureInfo::from(record)),
+    ))
+}
+
+/// A subject's disclosures, oldest first.
+#[utoipa::path(get, path = "/v1/subjects/{subject}/disclosures", tag = "disclosures",
+    params(("subject" = String, Path, description = "Subject id")),
+    responses((status = 200, body = [DisclosureInfo]), (status = 404)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    Path(subject): Path<String>,
+) -> Result<axum::Json<Vec<DisclosureInfo>>, ApiError> {
+    caller.require(Permission::ReadDisclosures)?;
+    let rt = runtime(&state, &caller).await?;
+    let id = existing_subject(&state, &rt, &caller, &subject, "subject").await?;
+    let list = state
+        .store
+        .disclosures(&caller.tenant, &store_subject(id))
+        .await
+        .map_err(store_error)?;
+    Ok(axum::Json(
+        list.into_iter().map(DisclosureInfo::from).collect(),
+    ))
+}

@@ -1,0 +1,96 @@
+//! The OpenAPI document for `/v1`, generated from the handlers' annotations, and the
+//! routes that serve it (`/openapi.json`) and its human page (`/docs`).
+
+use axum::Router;
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api::{audit, consents, decisions, disclosures, keys, policies, subjects, vault};
+
+/// Adds the bearer-key security scheme.
+struct BearerKeys;
+
+impl Modify for BearerKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The `/v1` API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "troth API",
+        description = "Consent, decisions, the PI vault, disclosures and the audit log for one tenant. \
+                       Every request carries `Authorization: Bearer troth_…`; the key decides the tenant \
+                       and the role. Writes accept an `Idempotency-Key` header. Errors are RFC 9457 \
+                       problem+json."
+    ),
+    modifiers(&BearerKeys),
+    paths(
+        keys::tenant, keys::create, keys::list, keys::revoke,
+        policies::publish, policies::list, policies::get, policies::render, policies::diff,
+        subjects::create, subjects::get, subjects::lookup, subjects::erase,
+        consents::record, consents::current, consents::history, consents::receipt, consents::receipt_key,
+        decisions::single, decisions::batch,
+        vault::put, vault::get, vault::delete,
+        disclosures::record, disclosures::list,
+        audit::list, audit::verify
+    ),
+    components(schemas(
+        keys::TenantInfo, keys::NewKeyRequest, keys::KeyInfo, keys::CreatedKey,
+        policies::VersionInfo, policies::Upload,
+        subjects::Identity, subjects::AgeInput, subjects::NewSubject, subjects::SubjectInfo,
+        subjects::Lookup, subjects::Found, subjects::Erased,
+        consents::ConsentInput, consents::Recorded,
+        decisions::Question, decisions::Answer, decisions::Batch, decisions::BatchAnswer,
+        vault::PutValue, vault::VaultValue,
+        disclosures::NewDisclosure, disclosures::DisclosureInfo,
+        audit::Verification
+    )),
+    tags(
+        (name = "keys", description = "The tenant and its API keys (admin)"),
+        (name = "policies", description = "Policy versions: publish, read, render, compare"),
+        (name = "subjects", description = "Data subjects, identities by blind index, erasure"),
+        (name = "consent", description = "Consent events, state, history and signed receipts"),
+        (name = "decisions", description = "May these data be used for this purpose now?"),
+        (name = "vault", description = "Encrypted personal information, purpose-checked"),
+        (name = "disclosures", description = "Sharing, transfers and public disclosures"),
+        (name = "audit", description = "The hash-chained audit log")
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as JSON.
+pub fn document() -> serde_json::Value {
+    serde_json::to_value(ApiDoc::openapi()).unwrap_or_default()
+}
+
+/// `/openapi.json` and `/docs`.
+pub fn routes() -> Router {
+    let doc = document();
+    let page = crate::docs::page(&doc);
+    let json = doc.to_string();
+    Router::new()
+        .route(
+            "/openapi.json",
+            get(move || {
+                let json = json.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], json).into_response() }
+            }),
+        )
+        .route(
+            "/docs",
+            get(move || {
+                let page = page.clone();
+                async move { Html(page) }
+            }),
+        )
+}
