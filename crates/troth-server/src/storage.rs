@@ -61,15 +61,16 @@ pub struct Opened {
     pub location: String,
 }
 
-/// Loads the master key: from [`MASTER_KEY_ENV`] when set, else from (or newly
-/// created in) `<data_dir>/master.key`.
+/// Loads the master keyring: from [`MASTER_KEY_ENV`] when set, else from (or newly
+/// created in) `<data_dir>/master.key`. Either holds one key (version 1) or
+/// several `v<N> <key>` entries (see [`keyfile`]); every version unwraps, the
+/// highest wraps new keys, so a server started after a rotation reads old and
+/// new wraps alike.
 pub fn master_key(data_dir: &Path) -> Result<LocalMasterKey, OpenError> {
     if let Ok(value) = std::env::var(MASTER_KEY_ENV) {
-        return LocalMasterKey::from_encoded(KeyVersion(1), &value).map_err(|source| {
-            OpenError::Key {
-                what: format!("master key from {MASTER_KEY_ENV}"),
-                source,
-            }
+        return keyfile::parse_keyring(&value, KeyVersion(1)).map_err(|source| OpenError::Key {
+            what: format!("master key from {MASTER_KEY_ENV}"),
+            source,
         });
     }
     let path = data_dir.join(MASTER_KEY_FILE);
