@@ -157,7 +157,7 @@ pub async fn publish(
                 ProblemKind::Conflict,
                 "a version with exactly this content is already published",
             )
-            .hint("change the manifest (e.g. its version label) to publish a new version"),
+            .hint("the version label and dates are not part of the content hash; a new version must change what the policy says"),
             other => store_error(other),
         })?;
     let published = parse_record(record).map_err(runtime_error)?;

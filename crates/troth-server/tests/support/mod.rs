@@ -1,0 +1,214 @@
+//! An in-process troth server on SQLite or on the shared PostgreSQL test cluster,
+//! and a small client for it.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt as _;
+use serde_json::Value;
+use tower::ServiceExt as _;
+use troth_server::api::state::AppState;
+use troth_server::{Config, bootstrap};
+use troth_store::TenantId;
+
+/// The s002 pack: the demo pack.
+pub fn s002() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../packs/s002-template/policy.toml"
+    ))
+    .unwrap()
+}
+
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct Server {
+    pub state: Arc<AppState>,
+    pub router: Router,
+    pub config: Config,
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Server {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.data_dir = dir.path().join("data");
+        if let Backend::Postgres = backend {
+            let cluster = tokio::task::spawn_blocking(troth_store::testing::pg_cluster)
+                .await
+                .unwrap()
+                .unwrap();
+            let data = cluster.create_database("troth_api").await.unwrap();
+            let keys = cluster.create_database("troth_apik").await.unwrap();
+            config.database_url = Some(cluster.url(&data));
+            config.keys_database_url = Some(cluster.url(&keys));
+        }
+        tweak(&mut config);
+        let state = bootstrap::open(&config).await.unwrap();
+        let router = bootstrap::router(Arc::clone(&state), &config);
+        Self {
+            state,
+            router,
+            config,
+            dir,
+        }
+    }
+
+    /// Creates a tenant with the s002 pack published; returns its admin token.
+    pub async fn tenant(&self, name: &str) -> (TenantId, String) {
+        let id = TenantId::new(uuid::Uuid::new_v4().to_string());
+        let key = bootstrap::create_tenant(&self.state, &id, name)
+            .await
+            .unwrap();
+        let r = self
+            .call(
+                Method::POST,
+                "/v1/policies",
+                Some(&key.token),
+                Body::from(s002()),
+                &[("content-type", "application/toml")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        (id, key.token)
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Body,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = self
+            .router
+            .clone()
+            .oneshot(req.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, Some(token), Body::empty(), &[])
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::DELETE, path, Some(token), Body::empty(), &[])
+            .await
+    }
+
+    pub async fn send(&self, method: Method, path: &str, token: &str, body: Value) -> Reply {
+        self.send_with(method, path, token, body, &[]).await
+    }
+
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Value,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut h = vec![("content-type", "application/json")];
+        h.extend_from_slice(headers);
+        self.call(method, path, Some(token), Body::from(body.to_string()), &h)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, token, body).await
+    }
+
+    /// Creates a subject; returns its id.
+    pub async fn subject(&self, token: &str, body: Value) -> String {
+        let r = self.post("/v1/subjects", token, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.json()["subject_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Records a consent; returns the reply.
+    pub async fn consent(&self, token: &str, body: Value) -> Reply {
+        self.post("/v1/consents", token, body).await
+    }
+
+    /// Creates a key with `role`; returns its token.
+    pub async fn key(&self, admin: &str, role: &str, subject: Option<&str>) -> String {
+        let mut body = serde_json::json!({ "role": role, "label": format!("{role} key") });
+        if let Some(s) = subject {
+            body["subject"] = Value::String(s.to_owned());
+        }
+        let r = self.post("/v1/keys", admin, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.json()["token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Runs each named async test function on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
