@@ -61,8 +61,10 @@ impl Server {
 
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
-        config.data_dir = dir.path().join("data");
+        let mut config = Config {
+            data_dir: dir.path().join("data"),
+            ..Config::default()
+        };
         if let Backend::Postgres = backend {
             let cluster = tokio::task::spawn_blocking(troth_store::testing::pg_cluster)
                 .await
