@@ -35,6 +35,12 @@ enum Command {
     /// Create tenants.
     #[command(subcommand)]
     Tenant(cmd::server::TenantCommand),
+    /// Rotate master and tenant keys by re-wrapping (data is never re-encrypted).
+    #[command(subcommand)]
+    Keys(cmd::keys::KeysCommand),
+    /// Verify the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCommand),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -54,6 +60,8 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::server::serve(a),
         Command::Migrate(a) => cmd::server::migrate(a),
         Command::Tenant(c) => cmd::server::tenant(c),
+        Command::Keys(c) => cmd::keys::run(c),
+        Command::Audit(c) => cmd::audit::run(c),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

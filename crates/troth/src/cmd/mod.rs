@@ -1,6 +1,8 @@
 //! One module per top-level subcommand.
 
+pub mod audit;
 pub mod demo;
+pub mod keys;
 pub mod policy;
 pub mod prose;
 pub mod receipt;
