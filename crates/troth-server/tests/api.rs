@@ -652,3 +652,85 @@ on_both!(
     policies_render_diff_and_etag,
     rate_limit_answers_429,
 );
+
+/// Every `/v1` operation the router serves is described in `/openapi.json` (and so
+/// on `/docs`), with the bearer scheme.
+#[tokio::test]
+async fn openapi_describes_every_operation() {
+    let s = Server::start(Backend::Sqlite).await;
+    let r = s
+        .call(Method::GET, "/openapi.json", None, Body::empty(), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = r.json();
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for m in ["get", "post", "put", "delete"] {
+            if item.get(m).is_some() {
+                ops.push(format!("{} {path}", m.to_uppercase()));
+            }
+        }
+    }
+    ops.sort();
+    let expected = [
+        "DELETE /v1/keys/{key_id}",
+        "DELETE /v1/subjects/{subject}",
+        "DELETE /v1/subjects/{subject}/vault/{category}/{record}",
+        "GET /.well-known/troth-receipt-key.json",
+        "GET /v1/audit",
+        "GET /v1/audit/verify",
+        "GET /v1/keys",
+        "GET /v1/policies",
+        "GET /v1/policies/{version}",
+        "GET /v1/policies/{version}/diff",
+        "GET /v1/policies/{version}/render",
+        "GET /v1/subjects/{subject}",
+        "GET /v1/subjects/{subject}/consents",
+        "GET /v1/subjects/{subject}/consents/history",
+        "GET /v1/subjects/{subject}/consents/{event}/receipt",
+        "GET /v1/subjects/{subject}/disclosures",
+        "GET /v1/subjects/{subject}/vault/{category}/{record}",
+        "GET /v1/tenant",
+        "POST /v1/consents",
+        "POST /v1/decisions",
+        "POST /v1/decisions/batch",
+        "POST /v1/disclosures",
+        "POST /v1/keys",
+        "POST /v1/policies",
+        "POST /v1/subjects",
+        "POST /v1/subjects/lookup",
+        "PUT /v1/subjects/{subject}/vault/{category}/{record}",
+    ];
+    assert_eq!(ops, expected);
+    assert!(doc.pointer("/components/securitySchemes/bearer").is_some());
+    // Each documented operation answers something other than "no such endpoint".
+    let (_, admin) = s.tenant("Acme").await;
+    for op in expected {
+        let (method, path) = op.split_once(' ').unwrap();
+        let path = path
+            .replace("{key_id}", "k")
+            .replace("{subject}", &uuid::Uuid::new_v4().to_string())
+            .replace("{event}", &uuid::Uuid::new_v4().to_string())
+            .replace("{version}", "current")
+            .replace("{category}", "email")
+            .replace("{record}", "r");
+        let r = s
+            .call(
+                method.parse().unwrap(),
+                &path,
+                Some(&admin),
+                Body::from("{}"),
+                &[("content-type", "application/json")],
+            )
+            .await;
+        assert!(
+            !(r.status == StatusCode::NOT_FOUND && r.text().contains("no such endpoint"))
+                && r.status != StatusCode::METHOD_NOT_ALLOWED,
+            "{op}: {} {}",
+            r.status,
+            r.text()
+        );
+    }
+    let page = s.call(Method::GET, "/docs", None, Body::empty(), &[]).await;
+    assert!(page.text().contains("/v1/decisions/batch"));
+}
