@@ -165,7 +165,7 @@ pub async fn publish(
     rt.add_version(published, now)
         .await
         .map_err(runtime_error)?;
-    let in_force = rt.in_force(now).await.map(|p| p.record.content_hash);
+    let in_force = rt.in_force(now).await.map(|p| p.record.content_hash.clone());
     let body = VersionInfo {
         in_force: in_force.as_deref() == Some(body.content_hash.as_str()),
         ..body
@@ -189,7 +189,7 @@ pub async fn list(
     let current = rt
         .in_force(Timestamp::now())
         .await
-        .map(|p| p.record.content_hash);
+        .map(|p| p.record.content_hash.clone());
     let versions = rt.versions.read().await;
     Ok(axum::Json(
         versions
@@ -207,7 +207,7 @@ async fn find(
     caller.require(Permission::ReadPolicy)?;
     let rt = runtime(state, caller).await?;
     let now = Timestamp::now();
-    let current = rt.in_force(now).await.map(|p| p.record.content_hash);
+    let current = rt.in_force(now).await.map(|p| p.record.content_hash.clone());
     let p = rt
         .version(which, now)
         .await

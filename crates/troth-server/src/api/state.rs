@@ -48,8 +48,8 @@ pub enum RuntimeError {
 /// One published policy version, parsed.
 #[derive(Debug, Clone)]
 pub struct Published {
-    /// As stored.
-    pub record: PolicyVersionRecord,
+    /// As stored (shared: it holds the manifest source, cloned with every lookup).
+    pub record: Arc<PolicyVersionRecord>,
     /// The manifest.
     pub policy: Arc<Policy>,
     /// Its core version (pack, hash, label, effective date).
@@ -176,7 +176,7 @@ pub fn parse_record(record: PolicyVersionRecord) -> Result<Published, RuntimeErr
     })?;
     let version = PolicyVersion::of(&policy);
     Ok(Published {
-        record,
+        record: Arc::new(record),
         policy: Arc::new(policy),
         version,
     })
