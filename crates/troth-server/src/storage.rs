@@ -1,8 +1,10 @@
 //! Opening the configured store together with its key material.
 //!
 //! Key material lives beside the data unless told otherwise:
-//! * the master key: `TROTH_MASTER_KEY` (64 hex digits or base64 of 32 bytes) when
-//!   set, else `<data_dir>/master.key` (created with mode 0600 on first start);
+//! * the master keyring: `TROTH_MASTER_KEY` when set (one key as 64 hex digits or
+//!   base64, or several `v<N> <key>` entries separated by `,`), else
+//!   `<data_dir>/master.key` (created with mode 0600 on first start; `troth keys
+//!   rotate` adds versions to it);
 //! * the Ed25519 signing key for audit checkpoints and consent receipts:
 //!   `<data_dir>/signing.key` (created the same way).
 //!
