@@ -237,6 +237,9 @@ async fn subject_key_for_read(
 // ---------------------------------------------------------------------------
 // audit chain heads
 
+/// A connection to the data database (a `Transaction` derefs to one).
+type DbConn = <Db as sqlx::Database>::Connection;
+
 /// The tenant's ledger and audit heads, read under the row lock.
 struct Head {
     consent_seq: u64,
@@ -247,10 +250,10 @@ struct Head {
 /// Locks and reads the tenant's head row; `None` if the tenant does not exist.
 /// Every write that appends to the ledger or the audit chain takes this lock
 /// first, so sequence numbers never collide across writers or replicas.
-async fn lock_head(tx: &mut Transaction<'static, Db>, tenant: &TenantId) -> Result<Option<Head>> {
+async fn lock_head(conn: &mut DbConn, tenant: &TenantId) -> Result<Option<Head>> {
     let row: Option<(i64, i64, Vec<u8>)> = sqlx::query_as(SQL_LOCK_HEAD)
         .bind(tenant.as_str())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await?;
     row.map(|(c, a, h)| {
         Ok(Head {
@@ -279,7 +282,7 @@ fn chain_at(shared: &Shared, head: &Head) -> AuditChain {
 
 /// Appends `events` to the chain and inserts the entries and any periodic checkpoints.
 async fn insert_audit(
-    tx: &mut Transaction<'static, Db>,
+    conn: &mut DbConn,
     tenant: &TenantId,
     chain: &mut AuditChain,
     events: Vec<AuditEvent>,
@@ -304,7 +307,7 @@ async fn insert_audit(
                 .push_bind(e.prev_hash.0.to_vec())
                 .push_bind(e.hash.0.to_vec());
         });
-        qb.build().execute(&mut **tx).await?;
+        qb.build().execute(&mut *conn).await?;
     }
     for cp in &batch.checkpoints {
         sqlx::query(
@@ -314,7 +317,7 @@ async fn insert_audit(
         .bind(seq_i64(cp.seq)?)
         .bind(cp.hash.0.to_vec())
         .bind(cp.signature.to_vec())
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     }
     Ok(batch.entries)
@@ -323,7 +326,7 @@ async fn insert_audit(
 /// Writes the new heads and a freshly signed tip checkpoint, so truncating the
 /// newest entries is detectable even between periodic checkpoints.
 async fn store_head(
-    tx: &mut Transaction<'static, Db>,
+    conn: &mut DbConn,
     tenant: &TenantId,
     consent_seq: u64,
     chain: &AuditChain,
@@ -341,7 +344,7 @@ async fn store_head(
     .bind(tip.as_ref().map(|c| seq_i64(c.seq)).transpose()?)
     .bind(tip.as_ref().map(|c| c.hash.0.to_vec()))
     .bind(tip.as_ref().map(|c| c.signature.to_vec()))
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -389,10 +392,38 @@ macro_rules! audited {
 
 // ---------------------------------------------------------------------------
 // group commit
+//
+// One writer task takes every queued consent event, writes them in one transaction
+// and acknowledges each caller after the commit. On SQLite a batch is one round trip
+// to the connection's thread: BEGIN, a guarded head update per tenant, one
+// multi-row INSERT per table and COMMIT go as one multi-statement query (the writer
+// keeps each tenant's audit chain and ledger head between batches, so it needs to
+// read nothing first). PostgreSQL takes the head row lock, inserts and commits in
+// separate statements. Either way the acknowledgement follows a durable commit:
+// SQLite's data connections run WAL with `synchronous = FULL`, so COMMIT returns
+// only after the write-ahead log is fsynced; PostgreSQL's default
+// `synchronous_commit = on` flushes its WAL before COMMIT returns.
+
+/// What the writer knows of a tenant after its last commit: the audit chain (with
+/// the signing key already derived) and the ledger head.
+struct Cursor {
+    chain: AuditChain,
+    consent_seq: u64,
+}
+
+/// Moves whatever is queued into `batch`, up to the batch limit.
+fn drain_queued(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>, max: usize) {
+    while batch.len() < max {
+        match rx.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+}
 
 async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(shared.max_batch);
-    let mut chains: HashMap<TenantId, AuditChain> = HashMap::new();
+    let mut cursors: HashMap<TenantId, Cursor> = HashMap::new();
     // `recv_many` waits for one job, then takes whatever else is queued: under load
     // the batch grows to cover everyone who arrived during the previous commit.
     while rx.recv_many(&mut batch, shared.max_batch).await > 0 {
@@ -400,15 +431,9 @@ async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
         // them, instead of committing a batch of one right after each big batch.
         if batch.len() < shared.max_batch {
             tokio::task::yield_now().await;
-            while batch.len() < shared.max_batch {
-                match rx.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
-            }
+            drain_queued(&mut rx, &mut batch, shared.max_batch);
         }
-        let results = write_consent_batch(&shared, &mut chains, &batch).await;
-        match results {
+        match write_consent_batch(&shared, &mut cursors, &batch).await {
             Ok(results) => {
                 for (job, r) in batch.drain(..).zip(results) {
                     // A caller that gave up waiting is not an error.
@@ -417,8 +442,8 @@ async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
             }
             Err(e) => {
                 tracing::warn!(error = %e, events = batch.len(), "consent batch failed");
-                // The cached chains may be ahead of what was committed.
-                chains.clear();
+                // The cursors may be ahead of what was committed.
+                cursors.clear();
                 let msg = e.to_string();
                 for job in batch.drain(..) {
                     let _ = job.ack.send(Err(StoreError::BatchFailed(msg.clone())));
@@ -433,17 +458,279 @@ async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
 /// Jobs for unknown tenants get their own error; the rest commit together.
 async fn write_consent_batch(
     shared: &Shared,
-    chains: &mut HashMap<TenantId, AuditChain>,
+    cursors: &mut HashMap<TenantId, Cursor>,
     jobs: &[Job],
 ) -> Result<Vec<Result<ConsentAck>>> {
+    if <Db as sqlx::Database>::NAME == "SQLite" {
+        return sqlite_consent_batch(shared, cursors, jobs).await;
+    }
+    let mut tx = begin_data(shared).await?;
+    let results = locked_consent_rows(shared, cursors, jobs, &mut tx).await?;
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// Jobs grouped by tenant, tenants in key order.
+fn jobs_by_tenant(jobs: &[Job]) -> BTreeMap<&TenantId, Vec<usize>> {
     let mut by_tenant: BTreeMap<&TenantId, Vec<usize>> = BTreeMap::new();
     for (i, job) in jobs.iter().enumerate() {
         by_tenant.entry(&job.event.tenant).or_default().push(i);
     }
+    by_tenant
+}
+
+/// One audit event per job, with ledger seqs following `consent_seq` (advanced
+/// past them); returns the events and the jobs' `(index, ledger seq)`.
+fn consent_audit_events(
+    jobs: &[Job],
+    idxs: &[usize],
+    consent_seq: &mut u64,
+) -> (Vec<AuditEvent>, Vec<(usize, u64)>) {
+    let mut events = Vec::with_capacity(idxs.len());
+    let mut rows = Vec::with_capacity(idxs.len());
+    for &i in idxs {
+        let e = &jobs[i].event;
+        *consent_seq += 1;
+        events.push(AuditEvent {
+            time: e.time,
+            actor: e.actor.clone(),
+            action: format!("consent.{}", e.action),
+            target: subject_target(&e.subject),
+            detail: serde_json::json!({
+                "purpose": e.purpose,
+                "event_id": e.event_id,
+                "ledger_seq": *consent_seq,
+            })
+            .to_string(),
+        });
+        rows.push((i, *consent_seq));
+    }
+    (events, rows)
+}
+
+/// Pushes one multi-row `INSERT INTO consent_events` (no separator).
+fn push_consent_insert(
+    qb: &mut QueryBuilder<Db>,
+    jobs: &[Job],
+    rows: &[(usize, u64)],
+    entries: &[AuditEntry],
+) -> Result<()> {
+    let mut vals = Vec::with_capacity(rows.len());
+    for (&(i, seq), entry) in rows.iter().zip(entries) {
+        let e = &jobs[i].event;
+        vals.push((e, seq_i64(seq)?, ts_ns(e.time)?, seq_i64(entry.seq)?));
+    }
+    qb.push(
+        "INSERT INTO consent_events (tenant_id, subject_id, seq, event_id, purpose, action, time_ns, actor, audit_seq, event_json) ",
+    );
+    qb.push_values(vals, |mut b, (e, seq, time, audit_seq)| {
+        b.push_bind(e.tenant.as_str().to_owned())
+            .push_bind(e.subject.as_str().to_owned())
+            .push_bind(seq)
+            .push_bind(e.event_id.clone())
+            .push_bind(e.purpose.clone())
+            .push_bind(e.action.clone())
+            .push_bind(time)
+            .push_bind(e.actor.clone())
+            .push_bind(audit_seq)
+            .push_bind(e.event.to_string());
+    });
+    Ok(())
+}
+
+/// Pushes multi-row `INSERT INTO audit_log` statements and one insert per periodic
+/// checkpoint, each followed by `; ` (SQLite: one multi-statement query).
+fn push_audit_inserts(
+    qb: &mut QueryBuilder<Db>,
+    tenant: &TenantId,
+    batch: &troth_crypto::AppendedBatch,
+) -> Result<()> {
+    for chunk in batch.entries.chunks(INSERT_CHUNK) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for e in chunk {
+            rows.push((seq_i64(e.seq)?, ts_ns(e.time)?, e));
+        }
+        qb.push(
+            "INSERT INTO audit_log (tenant_id, seq, time_ns, actor, action, target, detail, prev_hash, hash) ",
+        );
+        qb.push_values(rows, |mut b, (seq, time, e)| {
+            b.push_bind(tenant.as_str().to_owned())
+                .push_bind(seq)
+                .push_bind(time)
+                .push_bind(e.actor.clone())
+                .push_bind(e.action.clone())
+                .push_bind(e.target.clone())
+                .push_bind(e.detail.clone())
+                .push_bind(e.prev_hash.0.to_vec())
+                .push_bind(e.hash.0.to_vec());
+        });
+        qb.push("; ");
+    }
+    for cp in &batch.checkpoints {
+        qb.push("INSERT INTO audit_checkpoints (tenant_id, seq, hash, signature) VALUES (")
+            .push_bind(tenant.as_str().to_owned())
+            .push(", ")
+            .push_bind(seq_i64(cp.seq)?)
+            .push(", ")
+            .push_bind(cp.hash.0.to_vec())
+            .push(", ")
+            .push_bind(cp.signature.to_vec())
+            .push("); ");
+    }
+    Ok(())
+}
+
+/// Reads the heads of `tenants` (outside any transaction) into `cursors`. Tenants
+/// without a head row (unknown tenants) get no cursor.
+async fn load_cursors(
+    shared: &Shared,
+    conn: &mut DbConn,
+    cursors: &mut HashMap<TenantId, Cursor>,
+    tenants: &[&TenantId],
+) -> Result<()> {
+    for tenant in tenants {
+        let row: Option<(i64, i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT consent_seq, audit_seq, audit_hash FROM tenant_heads WHERE tenant_id = $1",
+        )
+        .bind(tenant.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some((c, a, h)) = row {
+            let head = Head {
+                consent_seq: i64_seq(c)?,
+                audit_seq: i64_seq(a)?,
+                audit_hash: hash_from(&h)?,
+            };
+            cursors.insert(
+                (*tenant).clone(),
+                Cursor {
+                    chain: chain_at(shared, &head),
+                    consent_seq: head.consent_seq,
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The SQLite batch: one multi-statement round trip built from the writer's
+/// cursors. Each tenant's head update is guarded: if the head is not where the
+/// cursor says (another writer or process appended meanwhile) it sets
+/// `consent_seq` to NULL, which the NOT NULL constraint rejects, failing the whole
+/// transaction; the writer then rereads the heads and tries once more.
+async fn sqlite_consent_batch(
+    shared: &Shared,
+    cursors: &mut HashMap<TenantId, Cursor>,
+    jobs: &[Job],
+) -> Result<Vec<Result<ConsentAck>>> {
+    let by_tenant = jobs_by_tenant(jobs);
+    let mut conn = shared.data_write.acquire().await?;
+    let mut retried = false;
+    loop {
+        let missing: Vec<&TenantId> = by_tenant
+            .keys()
+            .copied()
+            .filter(|t| !cursors.contains_key(*t))
+            .collect();
+        let fresh = missing.len() == by_tenant.len();
+        if !missing.is_empty() {
+            load_cursors(shared, &mut conn, cursors, &missing).await?;
+        }
+        let mut results: Vec<Option<Result<ConsentAck>>> = jobs.iter().map(|_| None).collect();
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new("BEGIN IMMEDIATE; ");
+        let mut statements = 0usize;
+        for (tenant, idxs) in &by_tenant {
+            let Some(cursor) = cursors.get_mut(*tenant) else {
+                for &i in idxs {
+                    results[i] = Some(Err(StoreError::TenantNotFound(tenant.to_string())));
+                }
+                continue;
+            };
+            let old_consent = seq_i64(cursor.consent_seq)?;
+            let old_audit = seq_i64(cursor.chain.next_seq().saturating_sub(1))?;
+            let old_hash = cursor.chain.last_hash();
+            let (events, rows) = consent_audit_events(jobs, idxs, &mut cursor.consent_seq);
+            let appended = cursor.chain.append_batch(events);
+            let tip = cursor.chain.checkpoint_now();
+            qb.push("UPDATE tenant_heads SET consent_seq = CASE WHEN consent_seq = ")
+                .push_bind(old_consent)
+                .push(" AND audit_seq = ")
+                .push_bind(old_audit)
+                .push(" AND audit_hash = ")
+                .push_bind(old_hash.0.to_vec())
+                .push(" THEN ")
+                .push_bind(seq_i64(cursor.consent_seq)?)
+                .push(" END, audit_seq = ")
+                .push_bind(seq_i64(cursor.chain.next_seq().saturating_sub(1))?)
+                .push(", audit_hash = ")
+                .push_bind(cursor.chain.last_hash().0.to_vec())
+                .push(", tip_seq = ")
+                .push_bind(tip.as_ref().map(|c| seq_i64(c.seq)).transpose()?)
+                .push(", tip_hash = ")
+                .push_bind(tip.as_ref().map(|c| c.hash.0.to_vec()))
+                .push(", tip_sig = ")
+                .push_bind(tip.as_ref().map(|c| c.signature.to_vec()))
+                .push(" WHERE tenant_id = ")
+                .push_bind(tenant.as_str().to_owned())
+                .push("; ");
+            push_audit_inserts(&mut qb, tenant, &appended)?;
+            for (chunk_rows, chunk_entries) in rows
+                .chunks(INSERT_CHUNK)
+                .zip(appended.entries.chunks(INSERT_CHUNK))
+            {
+                push_consent_insert(&mut qb, jobs, chunk_rows, chunk_entries)?;
+                qb.push("; ");
+            }
+            statements += 1;
+            for (&(i, seq), entry) in rows.iter().zip(&appended.entries) {
+                results[i] = Some(Ok(ConsentAck {
+                    seq,
+                    audit_seq: entry.seq,
+                }));
+            }
+        }
+        let results = results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or(Err(StoreError::BatchFailed(
+                    "event was not processed".into(),
+                )))
+            })
+            .collect();
+        if statements == 0 {
+            // Only unknown tenants: nothing to write.
+            return Ok(results);
+        }
+        qb.push("COMMIT");
+        let written = qb.build().execute(&mut *conn).await;
+        match written {
+            Ok(_) => return Ok(results),
+            Err(e) => {
+                // Leave no transaction open on the shared connection, or drop it.
+                if sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
+                    conn.close_on_drop();
+                }
+                cursors.clear();
+                if fresh || retried {
+                    return Err(e.into());
+                }
+                retried = true;
+            }
+        }
+    }
+}
+
+/// The PostgreSQL batch body, between BEGIN and COMMIT: per tenant, lock the head,
+/// insert the audit entries and ledger rows, move the head.
+async fn locked_consent_rows(
+    shared: &Shared,
+    cursors: &mut HashMap<TenantId, Cursor>,
+    jobs: &[Job],
+    conn: &mut DbConn,
+) -> Result<Vec<Result<ConsentAck>>> {
     let mut results: Vec<Option<Result<ConsentAck>>> = jobs.iter().map(|_| None).collect();
-    let mut tx = begin_data(shared).await?;
-    for (tenant, idxs) in by_tenant {
-        let Some(head) = lock_head(&mut tx, tenant).await? else {
+    for (tenant, idxs) in jobs_by_tenant(jobs) {
+        let Some(head) = lock_head(conn, tenant).await? else {
             for &i in &idxs {
                 results[i] = Some(Err(StoreError::TenantNotFound(tenant.to_string())));
             }
@@ -451,58 +738,29 @@ async fn write_consent_batch(
         };
         // Reuse the writer's chain while it matches the stored head (no other
         // writer appended since); otherwise resume from the head.
-        let chain = match chains.remove(tenant) {
-            Some(c) if c.next_seq() == head.audit_seq + 1 && c.last_hash() == head.audit_hash => c,
+        let chain = match cursors.remove(tenant) {
+            Some(c)
+                if c.chain.next_seq() == head.audit_seq + 1
+                    && c.chain.last_hash() == head.audit_hash =>
+            {
+                c.chain
+            }
             _ => chain_at(shared, &head),
         };
-        let chain = chains.entry(tenant.clone()).or_insert(chain);
-        let mut consent_seq = head.consent_seq;
-        let mut events = Vec::with_capacity(idxs.len());
-        let mut rows = Vec::with_capacity(idxs.len());
-        for &i in &idxs {
-            let e = &jobs[i].event;
-            consent_seq += 1;
-            events.push(AuditEvent {
-                time: e.time,
-                actor: e.actor.clone(),
-                action: format!("consent.{}", e.action),
-                target: subject_target(&e.subject),
-                detail: serde_json::json!({
-                    "purpose": e.purpose,
-                    "event_id": e.event_id,
-                    "ledger_seq": consent_seq,
-                })
-                .to_string(),
-            });
-            rows.push((i, consent_seq));
-        }
-        let entries = insert_audit(&mut tx, tenant, chain, events).await?;
+        let cursor = cursors.entry(tenant.clone()).or_insert(Cursor {
+            chain,
+            consent_seq: head.consent_seq,
+        });
+        let (events, rows) = consent_audit_events(jobs, &idxs, &mut cursor.consent_seq);
+        let entries = insert_audit(conn, tenant, &mut cursor.chain, events).await?;
         for (chunk_rows, chunk_entries) in
             rows.chunks(INSERT_CHUNK).zip(entries.chunks(INSERT_CHUNK))
         {
-            let mut vals = Vec::with_capacity(chunk_rows.len());
-            for (&(i, seq), entry) in chunk_rows.iter().zip(chunk_entries) {
-                let e = &jobs[i].event;
-                vals.push((e, seq_i64(seq)?, ts_ns(e.time)?, seq_i64(entry.seq)?));
-            }
-            let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-                "INSERT INTO consent_events (tenant_id, subject_id, seq, event_id, purpose, action, time_ns, actor, audit_seq, event_json) ",
-            );
-            qb.push_values(vals, |mut b, (e, seq, time, audit_seq)| {
-                b.push_bind(e.tenant.as_str().to_owned())
-                    .push_bind(e.subject.as_str().to_owned())
-                    .push_bind(seq)
-                    .push_bind(e.event_id.clone())
-                    .push_bind(e.purpose.clone())
-                    .push_bind(e.action.clone())
-                    .push_bind(time)
-                    .push_bind(e.actor.clone())
-                    .push_bind(audit_seq)
-                    .push_bind(e.event.to_string());
-            });
-            qb.build().execute(&mut *tx).await?;
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new("");
+            push_consent_insert(&mut qb, jobs, chunk_rows, chunk_entries)?;
+            qb.build().execute(&mut *conn).await?;
         }
-        store_head(&mut tx, tenant, consent_seq, chain).await?;
+        store_head(conn, tenant, cursor.consent_seq, &cursor.chain).await?;
         for (&(i, seq), entry) in rows.iter().zip(&entries) {
             results[i] = Some(Ok(ConsentAck {
                 seq,
@@ -510,7 +768,6 @@ async fn write_consent_batch(
             }));
         }
     }
-    tx.commit().await?;
     Ok(results
         .into_iter()
         .map(|r| {

@@ -20,6 +20,10 @@ const SQL_LOCK_HEAD: &str =
 const DATA_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_service.sql")),
+    (
+        3,
+        include_str!("../migrations/sqlite/0003_consent_rowid.sql"),
+    ),
 ];
 const KEY_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/sqlite/keys_0001_init.sql"))];
@@ -67,6 +71,9 @@ fn options(path: &Path) -> SqliteConnectOptions {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
+        // Statement journals (multi-row INSERTs inside a transaction need one) in
+        // memory instead of a temporary file created and deleted per batch.
+        .pragma("temp_store", "memory")
 }
 
 /// Copies committed WAL frames into the database file every 200 ms without
