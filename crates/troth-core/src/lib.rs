@@ -42,14 +42,17 @@
 //! assert!(index.decide(Some(alice), &req).allow);
 //! ```
 
+pub mod calendar;
 pub mod compiled;
 pub mod decide;
 pub mod ids;
 pub mod index;
 pub mod ledger;
+pub mod rights;
 pub mod state;
 pub mod subject;
 
+pub use calendar::{CalendarError, HolidayCalendar};
 pub use compiled::{
     BitSet, Cessation, CessationScope, CompileError, CompiledPolicy, ConsentValidity,
 };
@@ -63,6 +66,11 @@ pub use ids::{
 pub use index::{DecisionIndex, IndexError};
 pub use ledger::{
     Actor, ConsentFact, ConsentStatus, EventKey, Fact, LedgerEvent, Method, Scope, Signals,
+};
+pub use rights::{
+    Alarm, Channel, ExtensionReason, ExtensionRule, FeeDecision, Outcome, RequestDetails,
+    RequestKind, RequestRules, RequestState, RequestStatus, RightsRequest, RulesError, Submitter,
+    Transition, TransitionError, TransitionEvent, alarm, deadline_from, repeat_fee,
 };
 pub use state::{
     ApplyError, ConsentRecord, GuardianAuth, GuardianProof, PurposeConsents, RecordActor, ScopeRef,
