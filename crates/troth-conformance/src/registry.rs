@@ -1,0 +1,338 @@
+//! Every promise row and how it is covered. Keep in table order.
+
+use crate::{Entry, Status};
+
+const fn t(row: &'static str, name: &'static str) -> Entry {
+    Entry {
+        row,
+        status: Status::Test { name, note: None },
+    }
+}
+
+const fn tn(row: &'static str, name: &'static str, note: &'static str) -> Entry {
+    Entry {
+        row,
+        status: Status::Test {
+            name,
+            note: Some(note),
+        },
+    }
+}
+
+const fn m(row: &'static str, reason: &'static str) -> Entry {
+    Entry {
+        row,
+        status: Status::Missing { reason },
+    }
+}
+
+const RIGHTS: &str = "rights requests (#7) do not exist yet";
+const OPT_OUT: &str =
+    "opt-out requests (#7) do not exist yet: no HTTP endpoint records a targeting opt-out";
+const NOTICES: &str = "subject notices (#8) do not exist yet: no endpoint queues or lists notices";
+const INCIDENTS: &str = "incidents and their notices (#8) do not exist yet";
+const REPORTS: &str = "aggregate and k-anonymous reports (#8) do not exist yet";
+const SWEEP: &str = "the blocking part works (see the decision tests), but the retention sweep that deletes data collected without consent (#8) does not exist yet";
+const CONTROLLER: &str = "no transfer-of-controller event and no subject notices (#8) exist yet";
+
+/// The registry: one entry per row of every promise table.
+pub const REGISTRY: &[Entry] = &[
+    // S000 — UCOMMUNE
+    tn(
+        "S000 R01",
+        "s000_r01_registration_fields_viewed_and_corrected_audited",
+        "the subject's own key reads; the correction is written by the tenant's app key (subject keys cannot write the vault; correction requests are #7)",
+    ),
+    t("S000 R02", "s000_r02_log_categories_only_for_logging"),
+    t(
+        "S000 R03",
+        "s000_r03_device_identifiers_only_for_declared_purposes",
+    ),
+    t("S000 R04", "s000_r04_location_only_for_location_purpose"),
+    tn(
+        "S000 R05",
+        "s000_r05_refused_cookies_denied_only_where_needed",
+        "the refusal is recorded as a banner consent event through /v1/consents; the banner itself is #9",
+    ),
+    t("S000 R06", "s000_r06_pi_encrypted_no_plaintext_in_database"),
+    t(
+        "S000 R07",
+        "s000_r07_personalisation_consent_gated_withdrawal_stops_it",
+    ),
+    t(
+        "S000 R08",
+        "s000_r08_undeclared_recipient_denied_affiliate_logged",
+    ),
+    t(
+        "S000 R09",
+        "s000_r09_partners_get_only_declared_categories_and_purposes",
+    ),
+    m("S000 R10", REPORTS),
+    m(
+        "S000 R11",
+        "the disclosure ledger records the decision's legal basis, not which of the pack's six `disclosure_bases` applies; POST /v1/disclosures takes no disclosure basis and cannot require one",
+    ),
+    m(
+        "S000 R12",
+        "authentication and roles are enforced (401/403), but a refused request is not written to the audit log (troth-server)",
+    ),
+    t("S000 R13", "s000_r13_under_18_needs_guardian_consent"),
+    tn(
+        "S000 R14",
+        "s000_r14_new_version_published_with_changes_highlighted",
+        "the changes are shown by GET /v1/policies/{v}/diff; the privacy-center page is #9",
+    ),
+    // S001 — social services
+    t("S001 R01", "s001_r01_only_the_declared_purposes"),
+    t("S001 R02", "s001_r02_ads_consent_gated_gpc_dnt_withdrawal"),
+    t("S001 R03", "s001_r03_cross_service_needs_its_own_consent"),
+    t(
+        "S001 R04",
+        "s001_r04_sharing_only_to_declared_recipients_logged",
+    ),
+    t(
+        "S001 R05",
+        "s001_r05_transfer_needs_separate_consent_logged_with_destination",
+    ),
+    m(
+        "S001 R06",
+        "legal holds (#8) and deletion requests (#7) do not exist yet",
+    ),
+    m("S001 R07", RIGHTS),
+    t(
+        "S001 R08",
+        "s001_r08_sensitive_categories_need_separate_consent",
+    ),
+    m(
+        "S001 R09",
+        "rights requests with an identity-verification state (#7) do not exist yet",
+    ),
+    t("S001 R10", "s001_r10_tls_with_hsts"),
+    m(
+        "S001 R11",
+        "the retention sweep and legal holds (#8) do not exist yet",
+    ),
+    t("S001 R12", "s001_r12_two_minor_bands"),
+    t("S001 R13", "s001_r13_service_policy_overrides_main_policy"),
+    m("S001 R14", NOTICES),
+    t(
+        "S001 R15",
+        "s001_r15_rights_reduction_needs_renewed_consent",
+    ),
+    m("S001 R16", "complaint requests (#7) do not exist yet"),
+    // S002 — template
+    t(
+        "S002 R01",
+        "s002_r01_optional_fields_never_block_registration",
+    ),
+    tn(
+        "S002 R02",
+        "s002_r02_cancelled_account_shredded_and_all_decisions_stop",
+        "cancellation is DELETE /v1/subjects/{id}; a cancel-account request type is #7",
+    ),
+    t(
+        "S002 R03",
+        "s002_r03_cross_border_only_with_separate_authorisation",
+    ),
+    t("S002 R04", "s002_r04_photo_access_needs_its_own_consent"),
+    t(
+        "S002 R05",
+        "s002_r05_analytics_allows_exactly_the_sdk_categories",
+    ),
+    t("S002 R06", "s002_r06_new_purpose_needs_consent"),
+    t(
+        "S002 R07",
+        "s002_r07_tracking_consent_gated_unsubscribe_withdraws",
+    ),
+    tn(
+        "S002 R08",
+        "s002_r08_dnt_and_gpc_deny_tracking",
+        "shown on the forwarded headers of /v1/decisions; the banner is #9",
+    ),
+    t(
+        "S002 R09",
+        "s002_r09_affiliate_changing_purpose_needs_new_consent",
+    ),
+    m("S002 R10", CONTROLLER),
+    t(
+        "S002 R11",
+        "s002_r11_public_disclosure_needs_separate_consent",
+    ),
+    m("S002 R12", INCIDENTS),
+    m(
+        "S002 R13",
+        "access requests with deadlines and exports (#7) do not exist yet",
+    ),
+    m("S002 R14", "correction requests (#7) do not exist yet"),
+    m(
+        "S002 R15",
+        "crypto-shredding works (S002 R02), but deletion requests that notify the recipients in the disclosure ledger (#7) do not exist yet",
+    ),
+    t(
+        "S002 R16",
+        "s002_r16_withdrawal_immediate_earlier_events_kept",
+    ),
+    m("S002 R17", OPT_OUT),
+    tn(
+        "S002 R18",
+        "s002_r18_cancel_account",
+        "cancellation is DELETE /v1/subjects/{id}; a cancel-account request type is #7",
+    ),
+    m(
+        "S002 R19",
+        "export and push to a third party (#7) do not exist yet",
+    ),
+    m("S002 R20", "explanation requests (#7) do not exist yet"),
+    m(
+        "S002 R21",
+        "rights requests with verification, free-request limits and refusal reasons (#7) do not exist yet",
+    ),
+    m("S002 R22", SWEEP),
+    t(
+        "S002 R23",
+        "s002_r23_old_version_until_the_new_one_takes_effect",
+    ),
+    m(
+        "S002 R24",
+        "the contact is rendered, but complaint requests with a 30-day deadline (#7) do not exist yet",
+    ),
+    // S003 — coach app
+    t("S003 R01", "s003_r01_basic_never_blocked"),
+    t("S003 R02", "s003_r02_browse_without_registering"),
+    m(
+        "S003 R03",
+        "the phone is stored only encrypted (an identity of POST /v1/subjects), but there is no phone/SMS verification flow",
+    ),
+    t(
+        "S003 R04",
+        "s003_r04_login_provider_gets_only_agreed_fields",
+    ),
+    m(
+        "S003 R05",
+        "decisions carry `do_not_store` for location, but the vault accepts and keeps a location value under that purpose (troth-server does not enforce the obligation), and there is no history query",
+    ),
+    t("S003 R06", "s003_r06_location_withdrawal_denies_at_once"),
+    t(
+        "S003 R07",
+        "s003_r07_device_info_and_logs_for_their_purposes",
+    ),
+    t(
+        "S003 R08",
+        "s003_r08_linked_device_info_erasable_with_the_subject",
+    ),
+    m(
+        "S003 R09",
+        "consent gating works, but the targeting opt-out has no HTTP endpoint (opt-out requests, #7)",
+    ),
+    t("S003 R10", "s003_r10_storage_permission_only_for_bookmarks"),
+    t("S003 R11", "s003_r11_third_party_source_needs_attestation"),
+    t("S003 R12", "s003_r12_decision_on_an_exemption_records_it"),
+    m(
+        "S003 R13",
+        "cessation of operations (#8) does not exist yet",
+    ),
+    tn(
+        "S003 R14",
+        "s003_r14_cancelled_account_deleted",
+        "cancellation is DELETE /v1/subjects/{id}; a cancel-account request type is #7",
+    ),
+    t("S003 R15", "s003_r15_cross_border_gate"),
+    t("S003 R16", "s003_r16_user_deletion_removes_vault_records"),
+    tn(
+        "S003 R17",
+        "s003_r17_role_based_access_audit_verified",
+        "the audit log is verified through GET /v1/audit/verify, the same check as `troth audit verify`",
+    ),
+    m("S003 R18", INCIDENTS),
+    t("S003 R19", "s003_r19_purpose_change_needs_consent"),
+    t("S003 R20", "s003_r20_partner_sharing_gated_and_logged"),
+    t("S003 R21", "s003_r21_public_disclosure_gate"),
+    m("S003 R22", CONTROLLER),
+    tn(
+        "S003 R23",
+        "s003_r23_consent_denied_until_new_version_accepted",
+        "acceptance is shown by consenting again under the new version; accepting a whole version (Fact::AcceptVersion) has no HTTP endpoint",
+    ),
+    t("S003 R24", "s003_r24_written_guardian_consent_below_18"),
+    // S004 — MobTech
+    m(
+        "S004 R01",
+        "developers are tenants, and tenant registration stores no phone number",
+    ),
+    m(
+        "S004 R02",
+        "the developer certification workflow (states, ID/USCC checksum validation) does not exist",
+    ),
+    t("S004 R03", "s004_r03_sdk_needs_attestation"),
+    t("S004 R04", "s004_r04_cross_sdk_use_denied"),
+    t(
+        "S004 R05",
+        "s004_r05_separate_consent_per_sensitive_category",
+    ),
+    t("S004 R06", "s004_r06_forbidden_categories_rejected"),
+    m("S004 R07", REPORTS),
+    t(
+        "S004 R08",
+        "s004_r08_affiliate_declared_logged_purpose_change_needs_consent",
+    ),
+    t(
+        "S004 R09",
+        "s004_r09_per_recipient_categories_finance_needs_explicit_consent",
+    ),
+    t(
+        "S004 R10",
+        "s004_r10_disclosure_by_law_records_its_exemption",
+    ),
+    m("S004 R11", INCIDENTS),
+    m("S004 R12", "PIA/RoPA reports (#8) do not exist yet"),
+    m(
+        "S004 R13",
+        "the channels are in the pack, but rights requests recording their channel (#7) do not exist yet",
+    ),
+    m(
+        "S004 R14",
+        "deletion requests that propagate to recipients in the disclosure ledger (#7) do not exist yet",
+    ),
+    t("S004 R15", "s004_r15_withdrawal_immediate"),
+    tn(
+        "S004 R16",
+        "s004_r16_account_cancellation_deletes",
+        "cancellation is DELETE /v1/subjects/{id}; a cancel-account request type is #7",
+    ),
+    m(
+        "S004 R17",
+        "export and push to a third party (#7) do not exist yet",
+    ),
+    m("S004 R18", OPT_OUT),
+    m(
+        "S004 R19",
+        "rights requests with deadlines after verification (#7) do not exist yet",
+    ),
+    m(
+        "S004 R20",
+        "routing end-user requests to the developer tenant (#7) does not exist yet",
+    ),
+    m(
+        "S004 R21",
+        "refusals citing the pack's reasons (#7) do not exist yet",
+    ),
+    m("S004 R22", SWEEP),
+    t("S004 R23", "s004_r23_cross_border_denied"),
+    m(
+        "S004 R24",
+        "retention per purpose and holds citing an exception (#8) do not exist yet",
+    ),
+    m(
+        "S004 R25",
+        "the diff classifier flags the criteria (GET /v1/policies/{v}/diff), but notices (#8) are not queued",
+    ),
+    tn(
+        "S004 R26",
+        "s004_r26_every_version_retrievable_by_number_and_date",
+        "retrieved through GET /v1/policies and /v1/policies/{label}; the privacy-center page is #9",
+    ),
+    m(
+        "S004 R27",
+        "the officer and contacts are rendered, but complaint requests (#7) do not exist yet",
+    ),
+];

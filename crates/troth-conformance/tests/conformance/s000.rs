@@ -1,0 +1,277 @@
+//! S000 — UCOMMUNE (`packs/s000-ucommune`).
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::*;
+
+const PACK: &str = "s000-ucommune";
+
+pub async fn s000_r01_registration_fields_viewed_and_corrected_audited(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "registration").await;
+    let path = format!("/v1/subjects/{sub}/vault/phone/primary");
+    for value in ["13800000001", "13900000002"] {
+        let r = t
+            .send(
+                Method::PUT,
+                &path,
+                &t.app,
+                json!({ "value": value, "purpose": "registration" }),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    }
+    // The person, with a key for their own subject only, sees the corrected value.
+    let own = t.key("subject", Some(&sub)).await;
+    let r = t
+        .get_as(&format!("{path}?purpose=registration"), &own)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["value"], "13900000002");
+    // Both writes (the value and its correction) are in the audit log.
+    let writes = t
+        .audit_actions()
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "vault.write")
+        .count();
+    assert_eq!(writes, 2);
+}
+
+pub async fn s000_r02_log_categories_only_for_logging(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    let logs = [
+        "ip-address",
+        "visited-url",
+        "browser-type",
+        "language",
+        "access-time",
+        "service-usage",
+    ];
+    allowed(&t.ask(&sub, "service-logging", &logs).await);
+    denied(
+        &t.ask(&sub, "service-logging", &["ip-address", "location"])
+            .await,
+        "category_not_declared_for_purpose",
+    );
+    denied(
+        &t.ask(&sub, "service-logging", &["shoe-size"]).await,
+        "undeclared_category",
+    );
+}
+
+pub async fn s000_r03_device_identifiers_only_for_declared_purposes(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    denied(
+        &t.ask(&sub, "device-optimisation", &["imei", "mac"]).await,
+        "consent_missing",
+    );
+    t.give(&sub, "device-optimisation").await;
+    allowed(
+        &t.ask(
+            &sub,
+            "device-optimisation",
+            &["hardware-model", "imei", "mac"],
+        )
+        .await,
+    );
+    denied(
+        &t.ask(&sub, "software-updates", &["imei"]).await,
+        "category_not_declared_for_purpose",
+    );
+    denied(
+        &t.ask(&sub, "site-cookies", &["mac"]).await,
+        "category_not_declared_for_purpose",
+    );
+}
+
+pub async fn s000_r04_location_only_for_location_purpose(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "location-services").await;
+    t.give(&sub, "personalisation").await;
+    t.give_scope(&sub, "location-services", cat("location"))
+        .await;
+    allowed(&t.ask(&sub, "location-services", &["location"]).await);
+    denied(
+        &t.ask(&sub, "personalisation", &["location"]).await,
+        "category_not_declared_for_purpose",
+    );
+    denied(
+        &t.ask(&sub, "service-logging", &["location"]).await,
+        "category_not_declared_for_purpose",
+    );
+}
+
+pub async fn s000_r05_refused_cookies_denied_only_where_needed(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.consent(json!({ "subject": sub, "purpose": "partner-cookies", "status": "refused", "method": "banner" }))
+        .await;
+    denied(
+        &t.ask(&sub, "partner-cookies", &["cookie-id"]).await,
+        "consent_refused",
+    );
+    // The site's own cookies, a basic function, keep working.
+    allowed(&t.ask(&sub, "site-cookies", &["cookie-id"]).await);
+}
+
+pub async fn s000_r06_pi_encrypted_no_plaintext_in_database(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let email = "zhang.wei.r06@example.com";
+    let phone = "13712345606";
+    let sub = t
+        .subject(json!({ "identities": [{ "kind": "email", "value": email }], "age": { "band": "adult" } }))
+        .await;
+    t.give(&sub, "registration").await;
+    let r = t
+        .send(
+            Method::PUT,
+            &format!("/v1/subjects/{sub}/vault/phone/primary"),
+            &t.app,
+            json!({ "value": phone, "purpose": "registration" }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    // Readable through the API, so it is stored somewhere…
+    let r = t
+        .get(&format!(
+            "/v1/subjects/{sub}/vault/phone/primary?purpose=registration"
+        ))
+        .await;
+    assert_eq!(r.json()["value"], phone);
+    // …but never in plain text in the database.
+    let raw = t.raw_database().await;
+    assert!(!raw.is_empty());
+    for needle in [email, phone, "zhang.wei.r06"] {
+        assert!(
+            !raw.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "`{needle}` found in plain text in the database"
+        );
+    }
+}
+
+pub async fn s000_r07_personalisation_consent_gated_withdrawal_stops_it(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    let cats = ["service-usage", "visited-url", "language", "cookie-id"];
+    denied(
+        &t.ask(&sub, "personalisation", &cats).await,
+        "consent_missing",
+    );
+    t.give(&sub, "personalisation").await;
+    allowed(&t.ask(&sub, "personalisation", &cats).await);
+    t.set(&sub, "withdrawn", "personalisation").await;
+    denied(
+        &t.ask(&sub, "personalisation", &cats).await,
+        "consent_withdrawn",
+    );
+}
+
+pub async fn s000_r08_undeclared_recipient_denied_affiliate_logged(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "registration").await;
+    let to_affiliate = json!({ "subject": sub, "purpose": "registration",
+        "categories": ["account-name", "phone"], "recipient": "affiliates" });
+    let d = t.decide(to_affiliate.clone()).await;
+    allowed(&d);
+    assert!(must_record(&d, "sharing"), "affiliate sharing is logged");
+    let r = t.disclose(to_affiliate).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let broker = json!({ "subject": sub, "purpose": "registration",
+        "categories": ["account-name"], "recipient": "data-broker" });
+    denied(&t.decide(broker.clone()).await, "undeclared_recipient");
+    let r = t.disclose(broker).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let ledger = t.disclosures(&sub).await;
+    assert_eq!(ledger.len(), 1, "only the allowed disclosure is recorded");
+    assert_eq!(ledger[0]["recipient"], "affiliates");
+}
+
+pub async fn s000_r09_partners_get_only_declared_categories_and_purposes(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    for p in ["partner-services", "product-improvement", "registration"] {
+        t.give(&sub, p).await;
+    }
+    t.give_scope(&sub, "partner-services", rec("partners"))
+        .await;
+    allowed(
+        &t.decide(json!({ "subject": sub, "purpose": "partner-services",
+            "categories": ["account-name", "phone"], "recipient": "partners" }))
+            .await,
+    );
+    denied(
+        &t.decide(json!({ "subject": sub, "purpose": "product-improvement",
+            "categories": ["service-usage"], "recipient": "partners" }))
+            .await,
+        "recipient_purpose_not_declared",
+    );
+    denied(
+        &t.decide(json!({ "subject": sub, "purpose": "registration",
+            "categories": ["password"], "recipient": "affiliates" }))
+            .await,
+        "category_not_declared_for_recipient",
+    );
+}
+
+pub async fn s000_r13_under_18_needs_guardian_consent(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let guardian = t.adult().await;
+    let this_year = crate::support::today().year();
+    let birth = format!("{}-03-01", this_year - 15);
+    let sub = t
+        .subject(json!({ "age": { "birth_date": birth }, "guardian": guardian }))
+        .await;
+    t.give(&sub, "personalisation").await;
+    let cats = ["service-usage", "language"];
+    denied(
+        &t.ask(&sub, "personalisation", &cats).await,
+        "guardian_consent_required",
+    );
+    // Contract-based processing is not consent-based: unaffected.
+    allowed(&t.ask(&sub, "service-logging", &["ip-address"]).await);
+    t.consent(json!({ "subject": sub, "purpose": "personalisation", "status": "given",
+        "method": "guardian",
+        "actor": { "kind": "guardian", "guardian": guardian, "evidence": "recorded", "evidence_hash": null } }))
+        .await;
+    allowed(&t.ask(&sub, "personalisation", &cats).await);
+}
+
+pub async fn s000_r14_new_version_published_with_changes_highlighted(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let v2 = next_version(&pack(PACK), "2.0", |s| {
+        s.replacen(
+            "notice_channels = [\"home_page\"]",
+            "notice_channels = [\"home_page\", \"email\"]",
+            1,
+        )
+    });
+    let r = t.publish(&v2).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    // Published and in force (its date has come), listed after 1.0.
+    let r = t.get("/v1/policies").await;
+    let labels: Vec<_> = r
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["label"].clone())
+        .collect();
+    assert_eq!(labels, [json!("1.0"), json!("2.0")]);
+    // The change is highlighted: the diff from 1.0 names it.
+    let r = t.get("/v1/policies/2.0/diff").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let diff = r.json();
+    assert!(
+        diff.to_string().contains("notice_channels"),
+        "the diff lists the changed field: {diff}"
+    );
+}

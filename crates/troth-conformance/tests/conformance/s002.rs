@@ -1,0 +1,364 @@
+//! S002 — user privacy policy template (`packs/s002-template`).
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::*;
+
+const PACK: &str = "s002-template";
+
+const REQUIRED: [&str; 4] = ["name", "email", "username", "password"];
+
+/// A registered adult: the registration consent, with the password's separate one.
+async fn registered(t: &T) -> String {
+    let sub = t.adult().await;
+    t.give(&sub, "registration").await;
+    t.give_scope(&sub, "registration", cat("password")).await;
+    sub
+}
+
+pub async fn s002_r01_optional_fields_never_block_registration(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = registered(&t).await;
+    allowed(&t.ask(&sub, "registration", &REQUIRED).await);
+    allowed(
+        &t.ask(
+            &sub,
+            "registration",
+            &[
+                "name",
+                "email",
+                "username",
+                "password",
+                "phone",
+                "job-title",
+            ],
+        )
+        .await,
+    );
+    for p in [
+        "photo-access",
+        "analytics",
+        "email-tracking",
+        "marketing",
+        "public-disclosure",
+    ] {
+        t.set(&sub, "refused", p).await;
+    }
+    allowed(&t.ask(&sub, "registration", &REQUIRED).await);
+}
+
+/// Cancels `sub`'s account over HTTP and checks everything stops.
+async fn cancel_and_check(t: &T, sub: &str) {
+    let path = format!("/v1/subjects/{sub}/vault/email/primary");
+    let r = t
+        .send(
+            Method::PUT,
+            &path,
+            &t.app,
+            json!({ "value": "cancel.me@example.com", "purpose": "registration" }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    let r = t
+        .send(
+            Method::DELETE,
+            &format!("/v1/subjects/{sub}"),
+            &t.app,
+            json!(null),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["key_destroyed"], true);
+    assert_eq!(r.json()["records_deleted"], 1);
+    assert_ne!(
+        t.get(&format!("{path}?purpose=registration")).await.status,
+        StatusCode::OK,
+        "the registration data is gone"
+    );
+    denied(
+        &t.ask(sub, "registration", &REQUIRED).await,
+        "account_cancelled",
+    );
+    denied(
+        &t.ask(sub, "site-operation", &["cookie-id"]).await,
+        "account_cancelled",
+    );
+    denied(
+        &t.ask(sub, "legal-compliance", &["email"]).await,
+        "account_cancelled",
+    );
+}
+
+pub async fn s002_r02_cancelled_account_shredded_and_all_decisions_stop(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = registered(&t).await;
+    allowed(&t.ask(&sub, "registration", &REQUIRED).await);
+    cancel_and_check(&t, &sub).await;
+}
+
+pub async fn s002_r18_cancel_account(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = registered(&t).await;
+    cancel_and_check(&t, &sub).await;
+}
+
+pub async fn s002_r03_cross_border_only_with_separate_authorisation(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "cross-border-service").await;
+    let sg = json!({ "subject": sub, "purpose": "cross-border-service",
+        "categories": ["name", "email"], "recipient": "overseas-service-node" });
+    denied(&t.decide(sg.clone()).await, "cross_border_consent_missing");
+    assert_eq!(
+        t.disclose(sg.clone()).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert!(
+        t.disclosures(&sub).await.is_empty(),
+        "a refused transfer is not logged"
+    );
+    t.give_scope(&sub, "cross-border-service", dest("SG")).await;
+    t.give_scope(&sub, "cross-border-service", rec("overseas-service-node"))
+        .await;
+    let d = t.decide(sg.clone()).await;
+    allowed(&d);
+    assert!(must_record(&d, "transfer"));
+    let mut logged = sg;
+    logged["destination"] = json!("SG");
+    assert_eq!(t.disclose(logged).await.status, StatusCode::CREATED);
+    assert_eq!(t.disclosures(&sub).await.len(), 1, "the transfer is logged");
+    // Residency is CN: anywhere without a declared transfer is denied.
+    denied(
+        &t.decide(json!({ "subject": sub, "purpose": "cross-border-service",
+            "categories": ["email"], "destination": "US" }))
+            .await,
+        "transfer_not_declared",
+    );
+}
+
+pub async fn s002_r04_photo_access_needs_its_own_consent(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = registered(&t).await;
+    denied(
+        &t.ask(&sub, "photo-access", &["photos"]).await,
+        "consent_missing",
+    );
+    t.give(&sub, "photo-access").await;
+    allowed(&t.ask(&sub, "photo-access", &["photos"]).await);
+}
+
+pub async fn s002_r05_analytics_allows_exactly_the_sdk_categories(b: Backend) {
+    let t = T::start(b, PACK).await;
+    // The SDK list as published: read back from the API.
+    let src = t.get("/v1/policies/current").await.json()["source_toml"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let policy = troth_policy::parse_policy("policy.toml", &src).unwrap();
+    let sdk = policy
+        .sdks
+        .iter()
+        .find(|s| s.id.as_str() == "statistics-sdk")
+        .unwrap();
+    let cats: Vec<&str> = sdk.categories.iter().map(|c| c.as_str()).collect();
+    assert!(!cats.is_empty());
+    let sub = t.adult().await;
+    t.give(&sub, "analytics").await;
+    allowed(&t.ask(&sub, "analytics", &cats).await);
+    for other in ["photos", "email"] {
+        denied(
+            &t.ask(&sub, "analytics", &[other]).await,
+            "category_not_declared_for_purpose",
+        );
+    }
+}
+
+/// A new version adding purpose `new_id`, a copy of purpose `from`.
+pub fn with_new_purpose(toml: &str, from: &str, new_id: &str) -> String {
+    let start = toml
+        .find(&format!("[[purposes]]\nid = \"{from}\"\n"))
+        .unwrap_or_else(|| panic!("no purpose {from}"));
+    let rest = &toml[start + 1..];
+    let end = rest.find("\n[").map_or(toml.len(), |i| start + 1 + i + 1);
+    let block = toml[start..end].replacen(
+        &format!("id = \"{from}\""),
+        &format!("id = \"{new_id}\""),
+        1,
+    );
+    next_version(toml, "2.0", |s| format!("{s}\n{block}"))
+}
+
+pub async fn s002_r06_new_purpose_needs_consent(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "marketing").await;
+    let r = t
+        .publish(&with_new_purpose(&pack(PACK), "marketing", "newsletter"))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    // Consent for an existing purpose carries over (renewal by notice).
+    allowed(&t.ask(&sub, "marketing", &["email"]).await);
+    denied(
+        &t.ask(&sub, "newsletter", &["email"]).await,
+        "consent_missing",
+    );
+    t.give(&sub, "newsletter").await;
+    allowed(&t.ask(&sub, "newsletter", &["email"]).await);
+}
+
+pub async fn s002_r07_tracking_consent_gated_unsubscribe_withdraws(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    let cats = ["email", "email-interaction"];
+    denied(
+        &t.ask(&sub, "email-tracking", &cats).await,
+        "consent_missing",
+    );
+    t.give(&sub, "email-tracking").await;
+    allowed(&t.ask(&sub, "email-tracking", &cats).await);
+    t.set(&sub, "withdrawn", "email-tracking").await;
+    denied(
+        &t.ask(&sub, "email-tracking", &cats).await,
+        "consent_withdrawn",
+    );
+}
+
+pub async fn s002_r08_dnt_and_gpc_deny_tracking(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "analytics").await;
+    t.give(&sub, "email-tracking").await;
+    for (p, c) in [
+        ("analytics", "device-id"),
+        ("email-tracking", "email-interaction"),
+    ] {
+        let q = json!({ "subject": sub, "purpose": p, "categories": [c] });
+        denied(
+            &t.decide_with(q.clone(), &[("dnt", "1")]).await,
+            "dnt_opt_out",
+        );
+        denied(
+            &t.decide_with(q.clone(), &[("sec-gpc", "1")]).await,
+            "gpc_opt_out",
+        );
+        allowed(&t.decide(q).await);
+    }
+    let basic = json!({ "subject": sub, "purpose": "site-operation", "categories": ["cookie-id"] });
+    allowed(&t.decide_with(basic, &[("dnt", "1")]).await);
+}
+
+pub async fn s002_r09_affiliate_changing_purpose_needs_new_consent(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = registered(&t).await;
+    t.give(&sub, "marketing").await;
+    let ok = json!({ "subject": sub, "purpose": "registration",
+        "categories": ["name", "email"], "recipient": "affiliates" });
+    let d = t.decide(ok.clone()).await;
+    allowed(&d);
+    assert!(must_record(&d, "sharing"));
+    assert_eq!(t.disclose(ok).await.status, StatusCode::CREATED);
+    let changed = json!({ "subject": sub, "purpose": "marketing",
+        "categories": ["email"], "recipient": "affiliates" });
+    denied(
+        &t.decide(changed.clone()).await,
+        "recipient_purpose_not_declared",
+    );
+    t.give_scope(&sub, "marketing", rec("affiliates")).await;
+    allowed(&t.decide(changed).await);
+}
+
+pub async fn s002_r11_public_disclosure_needs_separate_consent(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "public-disclosure").await;
+    let q = json!({ "subject": sub, "purpose": "public-disclosure", "categories": ["name", "username"] });
+    denied(
+        &t.decide(q.clone()).await,
+        "public_disclosure_consent_missing",
+    );
+    assert_eq!(
+        t.disclose(q.clone()).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    t.give_scope(
+        &sub,
+        "public-disclosure",
+        json!({ "kind": "public_disclosure" }),
+    )
+    .await;
+    let d = t.decide(q.clone()).await;
+    allowed(&d);
+    assert!(must_record(&d, "public_disclosure"));
+    assert_eq!(t.disclose(q).await.status, StatusCode::CREATED);
+}
+
+pub async fn s002_r16_withdrawal_immediate_earlier_events_kept(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "photo-access").await;
+    allowed(&t.ask(&sub, "photo-access", &["photos"]).await);
+    t.set(&sub, "withdrawn", "photo-access").await;
+    denied(
+        &t.ask(&sub, "photo-access", &["photos"]).await,
+        "consent_withdrawn",
+    );
+    // The ledger keeps the earlier event: past processing stays accounted for.
+    let h = t
+        .get(&format!("/v1/subjects/{sub}/consents/history"))
+        .await
+        .json();
+    let statuses: Vec<String> = h["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.to_string().contains("photo-access"))
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(statuses.len(), 2, "{h}");
+    assert!(statuses[0].contains("\"given\"") && statuses[1].contains("\"withdrawn\""));
+}
+
+pub async fn s002_r23_old_version_until_the_new_one_takes_effect(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let v1 = t.get("/v1/policies/current").await.json()["content_hash"].clone();
+    let today = today();
+    let v2 = |published: jiff::civil::Date, effective: jiff::civil::Date| {
+        next_version(&pack(PACK), "2.0", |s| {
+            s.replacen(
+                "published = 2025-01-01",
+                &format!("published = {published}"),
+                1,
+            )
+            .replacen(
+                "effective = 2025-01-08",
+                &format!("effective = {effective}"),
+                1,
+            )
+            .replacen(
+                "notice_channels = [\"home_page\"]",
+                "notice_channels = [\"home_page\", \"email\"]",
+                1,
+            )
+        })
+    };
+    // Less than 7 days' notice is refused.
+    let r = t.publish(&v2(today, today.tomorrow().unwrap())).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("effective"), "{}", r.text());
+    // Seven days' notice: published, not yet in force.
+    let effective = today.checked_add(jiff::Span::new().days(7)).unwrap();
+    let r = t.publish(&v2(today, effective)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["in_force"], false);
+    assert_eq!(
+        t.get("/v1/policies/current").await.json()["content_hash"],
+        v1
+    );
+    let sub = t.adult().await;
+    let d = t.ask(&sub, "site-operation", &["cookie-id"]).await;
+    allowed(&d);
+    assert_eq!(d["version"], v1, "decisions use the old version until then");
+}

@@ -1,0 +1,494 @@
+//! S003 — coach app (`packs/s003-coach-app`).
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+const PACK: &str = "s003-coach-app";
+
+pub async fn s003_r01_basic_never_blocked(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let src = t.get("/v1/policies/current").await.json()["source_toml"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let policy = troth_policy::parse_policy("policy.toml", &src).unwrap();
+    let additional: Vec<String> = policy
+        .purposes
+        .iter()
+        .filter(|p| p.function == troth_policy::Function::Additional)
+        .map(|p| p.id.to_string())
+        .collect();
+    assert!(!additional.is_empty());
+    let sub = t.adult().await;
+    let basic = |sub: &str| {
+        json!({ "items": [
+            { "subject": sub, "purpose": "browse-search", "categories": ["device-info", "service-log"] },
+            { "subject": sub, "purpose": "registration", "categories": ["phone", "sms-code"] },
+            { "subject": sub, "purpose": "security", "categories": ["device-id", "ip-address"] },
+        ] })
+    };
+    let ask_basic = async |t: &T| -> Vec<Value> {
+        let r = t.post("/v1/decisions/batch", basic(&sub)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()["items"].as_array().unwrap().clone()
+    };
+    let before = ask_basic(&t).await;
+    for d in &before {
+        allowed(d);
+    }
+    // A pseudo-random walk over every additional purpose, status and scope
+    // (deterministic, so a failure reproduces).
+    let statuses = ["given", "withdrawn", "refused", "expired"];
+    let scopes = [
+        Value::Null,
+        cat("location"),
+        json!({ "kind": "public_disclosure" }),
+    ];
+    let mut x: u64 = 0x5eed_0003;
+    for _ in 0..40 {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let n = (x >> 33) as usize;
+        let mut c = json!({ "subject": sub, "purpose": additional[n % additional.len()],
+            "status": statuses[(n / 7) % statuses.len()] });
+        let scope = &scopes[(n / 31) % scopes.len()];
+        if !scope.is_null() {
+            c["scope"] = scope.clone();
+        }
+        let r = t.post("/v1/consents", c).await;
+        assert!(
+            r.status == StatusCode::CREATED || r.status == StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            r.text()
+        );
+        let after = ask_basic(&t).await;
+        for (a, b) in before.iter().zip(&after) {
+            assert_eq!(a["allow"], b["allow"]);
+            assert_eq!(a["reasons"], b["reasons"]);
+        }
+    }
+}
+
+pub async fn s003_r02_browse_without_registering(b: Backend) {
+    let t = T::start(b, PACK).await;
+    allowed(
+        &t.decide(json!({ "anonymous": true, "purpose": "browse-search",
+            "categories": ["device-info", "service-log", "ip-address"] }))
+            .await,
+    );
+    denied(
+        &t.decide(json!({ "anonymous": true, "purpose": "personalised-content", "categories": ["device-info"] }))
+            .await,
+        "anonymous_not_allowed",
+    );
+}
+
+pub async fn s003_r04_login_provider_gets_only_agreed_fields(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "third-party-login").await;
+    t.attest(&sub, "third-party-login").await;
+    let share = json!({ "subject": sub, "purpose": "third-party-login",
+        "categories": ["third-party-account"], "recipient": "login-providers" });
+    denied(&t.decide(share.clone()).await, "sharing_consent_missing");
+    t.give_scope(&sub, "third-party-login", rec("login-providers"))
+        .await;
+    allowed(&t.decide(share.clone()).await);
+    assert_eq!(t.disclose(share).await.status, StatusCode::CREATED);
+    let more = json!({ "subject": sub, "purpose": "third-party-login",
+        "categories": ["third-party-account", "phone"], "recipient": "login-providers" });
+    denied(
+        &t.decide(more.clone()).await,
+        "category_not_declared_for_recipient",
+    );
+    assert_eq!(
+        t.disclose(more).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
+
+pub async fn s003_r06_location_withdrawal_denies_at_once(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "location-services").await;
+    t.give_scope(&sub, "location-services", cat("location"))
+        .await;
+    allowed(&t.ask(&sub, "location-services", &["location"]).await);
+    t.set(&sub, "withdrawn", "location-services").await;
+    denied(
+        &t.ask(&sub, "location-services", &["location"]).await,
+        "consent_withdrawn",
+    );
+}
+
+pub async fn s003_r07_device_info_and_logs_for_their_purposes(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    allowed(
+        &t.ask(
+            &sub,
+            "security",
+            &[
+                "device-info",
+                "device-id",
+                "app-info",
+                "service-log",
+                "ip-address",
+            ],
+        )
+        .await,
+    );
+    t.give(&sub, "bookmarks-downloads").await;
+    denied(
+        &t.ask(&sub, "bookmarks-downloads", &["device-id"]).await,
+        "category_not_declared_for_purpose",
+    );
+}
+
+pub async fn s003_r08_linked_device_info_erasable_with_the_subject(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    let path = format!("/v1/subjects/{sub}/vault/device-id/main");
+    let r = t
+        .send(
+            Method::PUT,
+            &path,
+            &t.app,
+            json!({ "value": "device-4f2a", "purpose": "security" }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    assert_eq!(
+        t.get(&format!("{path}?purpose=security")).await.json()["value"],
+        "device-4f2a"
+    );
+    let r = t
+        .send(
+            Method::DELETE,
+            &format!("/v1/subjects/{sub}"),
+            &t.app,
+            json!(null),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["key_destroyed"], true, "under the subject's key");
+    assert_eq!(r.json()["records_deleted"], 1);
+    assert_ne!(
+        t.get(&format!("{path}?purpose=security")).await.status,
+        StatusCode::OK
+    );
+}
+
+pub async fn s003_r10_storage_permission_only_for_bookmarks(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "bookmarks-downloads").await;
+    t.give(&sub, "personalised-content").await;
+    allowed(&t.ask(&sub, "bookmarks-downloads", &["saved-media"]).await);
+    denied(
+        &t.ask(&sub, "personalised-content", &["saved-media"]).await,
+        "category_not_declared_for_purpose",
+    );
+}
+
+pub async fn s003_r11_third_party_source_needs_attestation(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "third-party-login").await;
+    denied(
+        &t.ask(&sub, "third-party-login", &["third-party-account"])
+            .await,
+        "attestation_missing",
+    );
+    t.attest(&sub, "third-party-login").await;
+    allowed(
+        &t.ask(&sub, "third-party-login", &["third-party-account"])
+            .await,
+    );
+    // The attestation is in the subject's ledger, with who made it.
+    let h = t
+        .get(&format!("/v1/subjects/{sub}/consents/history"))
+        .await
+        .text();
+    assert!(h.contains("developer_attestation"), "{h}");
+}
+
+pub async fn s003_r12_decision_on_an_exemption_records_it(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    let d = t.ask(&sub, "security", &["device-id"]).await;
+    allowed(&d);
+    assert_eq!(d["basis"]["legal"], "contract", "{d}");
+    assert_eq!(d["basis"]["exemption"], "safe-operation", "{d}");
+    let d = t.ask(&sub, "registration", &["phone"]).await;
+    assert_eq!(d["basis"]["exemption"], "other-law", "{d}");
+}
+
+async fn erase(t: &T, sub: &str) -> Value {
+    let r = t
+        .send(
+            Method::DELETE,
+            &format!("/v1/subjects/{sub}"),
+            &t.app,
+            json!(null),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json()
+}
+
+pub async fn s003_r14_cancelled_account_deleted(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t
+        .subject(json!({ "identities": [{ "kind": "phone", "value": "13800138014" }], "age": { "band": "adult" } }))
+        .await;
+    let path = format!("/v1/subjects/{sub}/vault/phone/primary");
+    let r = t
+        .send(
+            Method::PUT,
+            &path,
+            &t.app,
+            json!({ "value": "13800138014", "purpose": "registration" }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    let e = erase(&t, &sub).await;
+    assert_eq!(e["key_destroyed"], true);
+    assert_eq!(e["identities_deleted"], 1);
+    assert_eq!(
+        t.get(&format!("/v1/subjects/{sub}")).await.json()["status"],
+        "erased"
+    );
+    assert_eq!(
+        t.post(
+            "/v1/subjects/lookup",
+            json!({ "kind": "phone", "value": "13800138014" })
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND,
+        "the identity is gone"
+    );
+    assert_ne!(
+        t.get(&format!("{path}?purpose=registration")).await.status,
+        StatusCode::OK
+    );
+    denied(
+        &t.ask(&sub, "security", &["device-id"]).await,
+        "account_cancelled",
+    );
+}
+
+pub async fn s003_r15_cross_border_gate(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "personalised-content").await;
+    t.give_scope(&sub, "personalised-content", dest("US")).await;
+    // No transfer is declared: consent alone is not enough.
+    let q = json!({ "subject": sub, "purpose": "personalised-content",
+        "categories": ["device-info"], "destination": "US" });
+    denied(&t.decide(q.clone()).await, "transfer_not_declared");
+    assert_eq!(t.disclose(q).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+pub async fn s003_r16_user_deletion_removes_vault_records(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "bookmarks-downloads").await;
+    let path = format!("/v1/subjects/{sub}/vault/saved-media/img-1");
+    let r = t
+        .send(
+            Method::PUT,
+            &path,
+            &t.app,
+            json!({ "value": "bookmark:img-1", "purpose": "bookmarks-downloads" }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    let r = t
+        .send(Method::DELETE, &path, &t.app, json!(null), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    assert_eq!(
+        t.get(&format!("{path}?purpose=bookmarks-downloads"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "gone at once"
+    );
+}
+
+pub async fn s003_r17_role_based_access_audit_verified(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "bookmarks-downloads").await;
+    // No key, no access.
+    let r = t
+        .call(
+            Method::GET,
+            "/v1/audit",
+            None,
+            axum::body::Body::empty(),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Roles: the app may not read the audit log, the auditor may not write.
+    assert_eq!(t.get("/v1/audit").await.status, StatusCode::FORBIDDEN);
+    let auditor = t.key("auditor", None).await;
+    let r = t
+        .send(
+            Method::POST,
+            "/v1/consents",
+            &auditor,
+            json!({ "subject": sub, "purpose": "bookmarks-downloads", "status": "withdrawn" }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    // A subject key sees only its own subject.
+    let other = t.adult().await;
+    let own = t.key("subject", Some(&sub)).await;
+    assert_eq!(
+        t.get_as(&format!("/v1/subjects/{sub}/consents"), &own)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        t.get_as(&format!("/v1/subjects/{other}/consents"), &own)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // The audit log holds what happened and its chain verifies.
+    let r = t.get_as("/v1/audit?limit=1000", &auditor).await;
+    let text = r.text();
+    assert!(
+        text.contains("consent.given") && text.contains("policy.published"),
+        "{text}"
+    );
+    let v = t.get_as("/v1/audit/verify", &auditor).await.json();
+    assert_eq!(v["intact"], true, "{v}");
+    assert!(v["entries"].as_u64().unwrap() >= 3);
+}
+
+pub async fn s003_r19_purpose_change_needs_consent(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    let r = t
+        .publish(&crate::s002::with_new_purpose(
+            &pack(PACK),
+            "partner-promotions",
+            "coach-matching",
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    denied(
+        &t.ask(&sub, "coach-matching", &["device-id"]).await,
+        "consent_missing",
+    );
+    t.give(&sub, "coach-matching").await;
+    allowed(&t.ask(&sub, "coach-matching", &["device-id"]).await);
+}
+
+pub async fn s003_r20_partner_sharing_gated_and_logged(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "partner-promotions").await;
+    let q = json!({ "subject": sub, "purpose": "partner-promotions",
+        "categories": ["device-id", "preference-profile"], "recipient": "app-partners" });
+    denied(&t.decide(q.clone()).await, "sharing_consent_missing");
+    assert_eq!(
+        t.disclose(q.clone()).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    t.give_scope(&sub, "partner-promotions", rec("app-partners"))
+        .await;
+    let d = t.decide(q.clone()).await;
+    allowed(&d);
+    assert!(must_record(&d, "sharing"));
+    assert_eq!(t.disclose(q).await.status, StatusCode::CREATED);
+    let ledger = t.disclosures(&sub).await;
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0]["recipient"], "app-partners");
+}
+
+pub async fn s003_r21_public_disclosure_gate(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "public-disclosure").await;
+    let q = json!({ "subject": sub, "purpose": "public-disclosure", "categories": ["nickname"] });
+    denied(
+        &t.decide(q.clone()).await,
+        "public_disclosure_consent_missing",
+    );
+    t.give_scope(
+        &sub,
+        "public-disclosure",
+        json!({ "kind": "public_disclosure" }),
+    )
+    .await;
+    allowed(&t.decide(q).await);
+}
+
+pub async fn s003_r23_consent_denied_until_new_version_accepted(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    let cats = ["device-info", "preference-profile"];
+    t.give(&sub, "personalised-content").await;
+    allowed(&t.ask(&sub, "personalised-content", &cats).await);
+    // 2.0 adds an optional category to the purpose: a significant change.
+    let v2 = next_version(&pack(PACK), "2.0", |s| {
+        let at = s
+            .find("id = \"personalised-content\"")
+            .expect("purpose personalised-content");
+        let line = at
+            + s[at..]
+                .find("optional_categories = [")
+                .expect("optional categories");
+        let open = line + "optional_categories = [".len();
+        format!("{}\"app-info\", {}", &s[..open], &s[open..])
+    });
+    let r = t.publish(&v2).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let diff = t.get("/v1/policies/2.0/diff").await.json();
+    assert_eq!(diff["significant"], true, "{diff}");
+    assert_eq!(diff["needs_explicit_consent"], true, "{diff}");
+    denied(
+        &t.ask(&sub, "personalised-content", &cats).await,
+        "consent_renewal_required",
+    );
+    // Non-consent purposes are not affected.
+    allowed(&t.ask(&sub, "security", &["device-id"]).await);
+    t.give(&sub, "personalised-content").await;
+    allowed(&t.ask(&sub, "personalised-content", &cats).await);
+}
+
+pub async fn s003_r24_written_guardian_consent_below_18(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let guardian = t.adult().await;
+    let sub = t
+        .subject(json!({ "age": { "band": "minor" }, "guardian": guardian }))
+        .await;
+    let by_guardian = |evidence: &str, hash: Value| {
+        json!({ "subject": sub, "purpose": "bookmarks-downloads", "status": "given", "method": "guardian",
+            "actor": { "kind": "guardian", "guardian": guardian, "evidence": evidence, "evidence_hash": hash } })
+    };
+    t.consent(by_guardian("recorded", Value::Null)).await;
+    denied(
+        &t.ask(&sub, "bookmarks-downloads", &["saved-media"]).await,
+        "written_guardian_evidence_required",
+    );
+    t.consent(by_guardian("written", json!("07".repeat(32))))
+        .await;
+    allowed(&t.ask(&sub, "bookmarks-downloads", &["saved-media"]).await);
+}

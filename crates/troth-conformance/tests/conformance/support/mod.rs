@@ -1,0 +1,385 @@
+//! An in-process `troth serve` (its real router, on SQLite or on the shared
+//! PostgreSQL test cluster) with one tenant that has published a seed's pack, and a
+//! small client that speaks only HTTP to it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt as _;
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+use troth_server::{Config, bootstrap};
+use troth_store::TenantId;
+
+/// Which store the server runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A pack's manifest text (`packs/<dir>/policy.toml`).
+pub fn pack(dir: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../packs")
+        .join(dir)
+        .join("policy.toml");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A later version of a pack's manifest: new label and (past) dates, then `edit`.
+pub fn next_version(toml: &str, label: &str, edit: impl FnOnce(String) -> String) -> String {
+    let mut out = String::new();
+    let mut in_policy = false;
+    for line in toml.lines() {
+        if line.starts_with('[') {
+            in_policy = line.trim() == "[policy]";
+        }
+        let l = if in_policy && line.starts_with("version = ") {
+            format!("version = \"{label}\"")
+        } else if in_policy && line.starts_with("published = ") {
+            "published = 2025-01-01".to_owned()
+        } else if in_policy && line.starts_with("effective = ") {
+            "effective = 2025-01-08".to_owned()
+        } else {
+            line.to_owned()
+        };
+        out.push_str(&l);
+        out.push('\n');
+    }
+    edit(out)
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A running server, its tenant and that tenant's admin and app keys.
+pub struct T {
+    pub router: Router,
+    pub config: Config,
+    pub backend: Backend,
+    /// The PostgreSQL data database's name.
+    pub pg_data: Option<String>,
+    pub admin: String,
+    pub app: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl T {
+    /// A server with a fresh tenant that published `packs/<pack>/policy.toml`.
+    pub async fn start(backend: Backend, pack_dir: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config {
+            data_dir: dir.path().join("data"),
+            ..Config::default()
+        };
+        let mut pg_data = None;
+        if let Backend::Postgres = backend {
+            let cluster = tokio::task::spawn_blocking(troth_store::testing::pg_cluster)
+                .await
+                .unwrap()
+                .unwrap();
+            let data = cluster.create_database("troth_conf").await.unwrap();
+            let keys = cluster.create_database("troth_confk").await.unwrap();
+            config.database_url = Some(cluster.url(&data));
+            config.keys_database_url = Some(cluster.url(&keys));
+            pg_data = Some(data);
+        }
+        let state = bootstrap::open(&config).await.unwrap();
+        let router = bootstrap::router(Arc::clone(&state), &config);
+        let tenant = TenantId::new(uuid::Uuid::new_v4().to_string());
+        let key = bootstrap::create_tenant(&state, &tenant, "Conformance Ltd")
+            .await
+            .unwrap();
+        let mut t = Self {
+            router,
+            config,
+            backend,
+            pg_data,
+            admin: key.token,
+            app: String::new(),
+            dir,
+        };
+        let r = t.publish(&pack(pack_dir)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        assert_eq!(
+            r.json()["in_force"],
+            true,
+            "the pack's effective date has passed"
+        );
+        t.app = t.key("app", None).await;
+        t
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Body,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = self
+            .router
+            .clone()
+            .oneshot(req.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = res.status();
+        let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+        Reply { status, body }
+    }
+
+    /// GET with `token`.
+    pub async fn get_as(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, Some(token), Body::empty(), &[])
+            .await
+    }
+
+    /// GET with the app key.
+    pub async fn get(&self, path: &str) -> Reply {
+        self.get_as(path, &self.app).await
+    }
+
+    /// A JSON request with `token` and extra headers.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Value,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut h = vec![("content-type", "application/json")];
+        h.extend_from_slice(headers);
+        self.call(method, path, Some(token), Body::from(body.to_string()), &h)
+            .await
+    }
+
+    /// POST JSON with the app key.
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, &self.app, body, &[]).await
+    }
+
+    /// Publishes a manifest with the admin key.
+    pub async fn publish(&self, toml: &str) -> Reply {
+        self.call(
+            Method::POST,
+            "/v1/policies",
+            Some(&self.admin),
+            Body::from(toml.to_owned()),
+            &[("content-type", "application/toml")],
+        )
+        .await
+    }
+
+    /// Makes a key with `role` (for `subject`, when a subject key).
+    pub async fn key(&self, role: &str, subject: Option<&str>) -> String {
+        let mut body = json!({ "role": role, "label": format!("{role} key") });
+        if let Some(s) = subject {
+            body["subject"] = Value::String(s.to_owned());
+        }
+        let r = self
+            .send(Method::POST, "/v1/keys", &self.admin, body, &[])
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.json()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a subject; returns its id.
+    pub async fn subject(&self, body: Value) -> String {
+        let r = self.post("/v1/subjects", body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.json()["subject_id"].as_str().unwrap().to_owned()
+    }
+
+    /// An adult subject with no identities.
+    pub async fn adult(&self) -> String {
+        self.subject(json!({ "age": { "band": "adult" } })).await
+    }
+
+    /// Records a consent event; it must be accepted.
+    pub async fn consent(&self, body: Value) -> Value {
+        let r = self.post("/v1/consents", body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.json()
+    }
+
+    /// The subject gives consent for the whole purpose.
+    pub async fn give(&self, sub: &str, purpose: &str) {
+        self.set(sub, "given", purpose).await;
+    }
+
+    /// Records `status` for the whole purpose.
+    pub async fn set(&self, sub: &str, status: &str, purpose: &str) {
+        self.consent(json!({ "subject": sub, "purpose": purpose, "status": status }))
+            .await;
+    }
+
+    /// The subject gives a separate consent (`scope` as in the API).
+    pub async fn give_scope(&self, sub: &str, purpose: &str, scope: Value) {
+        self.consent(
+            json!({ "subject": sub, "purpose": purpose, "status": "given", "scope": scope }),
+        )
+        .await;
+    }
+
+    /// A developer attests that its end user consented.
+    pub async fn attest(&self, sub: &str, purpose: &str) {
+        self.consent(json!({
+            "subject": sub, "purpose": purpose, "status": "given",
+            "method": "developer_attestation",
+            "actor": { "kind": "developer", "tenant": "00000000-0000-0000-0000-000000000de7" },
+        }))
+        .await;
+    }
+
+    /// Asks a decision (extra headers: forwarded `Sec-GPC` / `DNT`).
+    pub async fn decide_with(&self, q: Value, headers: &[(&str, &str)]) -> Value {
+        let r = self
+            .send(Method::POST, "/v1/decisions", &self.app, q, headers)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()
+    }
+
+    /// Asks a decision.
+    pub async fn decide(&self, q: Value) -> Value {
+        self.decide_with(q, &[]).await
+    }
+
+    /// Asks `purpose` with `categories` for `sub`.
+    pub async fn ask(&self, sub: &str, purpose: &str, categories: &[&str]) -> Value {
+        self.decide(json!({ "subject": sub, "purpose": purpose, "categories": categories }))
+            .await
+    }
+
+    /// Records a disclosure; returns the reply (201 recorded, 422 refused).
+    pub async fn disclose(&self, body: Value) -> Reply {
+        self.post("/v1/disclosures", body).await
+    }
+
+    /// A subject's recorded disclosures.
+    pub async fn disclosures(&self, sub: &str) -> Vec<Value> {
+        let r = self.get(&format!("/v1/subjects/{sub}/disclosures")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json().as_array().unwrap().clone()
+    }
+
+    /// The audit log's actions, oldest first.
+    pub async fn audit_actions(&self) -> Vec<Value> {
+        let r = self.get_as("/v1/audit?limit=1000", &self.admin).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()["items"].as_array().unwrap().clone()
+    }
+
+    /// Raw bytes of the data database: the SQLite files, or a `pg_dump`.
+    pub async fn raw_database(&self) -> Vec<u8> {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut all = Vec::new();
+                let mut stack = vec![self.config.data_dir.clone()];
+                while let Some(d) = stack.pop() {
+                    for e in std::fs::read_dir(&d).unwrap() {
+                        let p = e.unwrap().path();
+                        if p.is_dir() {
+                            stack.push(p);
+                        } else {
+                            all.extend(std::fs::read(&p).unwrap());
+                        }
+                    }
+                }
+                all
+            }
+            Backend::Postgres => {
+                let db = self.pg_data.clone().unwrap();
+                tokio::task::spawn_blocking(move || {
+                    troth_store::testing::pg_cluster()
+                        .unwrap()
+                        .pg_dump(&db)
+                        .unwrap()
+                })
+                .await
+                .unwrap()
+            }
+        }
+    }
+}
+
+/// The reason codes of a decision.
+pub fn codes(d: &Value) -> Vec<String> {
+    d["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[track_caller]
+pub fn allowed(d: &Value) {
+    assert_eq!(d["allow"], true, "expected allow, got {:?}", codes(d));
+}
+
+#[track_caller]
+pub fn denied(d: &Value, code: &str) {
+    assert_eq!(d["allow"], false, "expected deny with {code}, got allow");
+    assert!(
+        codes(d).iter().any(|c| c == code),
+        "expected {code}, got {:?}",
+        codes(d)
+    );
+}
+
+/// Whether the decision obliges the caller to record a disclosure of `kind`.
+pub fn must_record(d: &Value, kind: &str) -> bool {
+    d["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["obligation"] == "record_disclosure" && o["kind"] == kind)
+}
+
+/// A category scope.
+pub fn cat(id: &str) -> Value {
+    json!({ "kind": "category", "id": id })
+}
+
+/// A recipient scope.
+pub fn rec(id: &str) -> Value {
+    json!({ "kind": "recipient", "id": id })
+}
+
+/// A destination scope.
+pub fn dest(cc: &str) -> Value {
+    json!({ "kind": "destination", "id": cc })
+}
+
+/// Today's date in UTC (the server's calendar).
+pub fn today() -> jiff::civil::Date {
+    jiff::tz::Offset::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date()
+}
