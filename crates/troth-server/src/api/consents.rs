@@ -97,10 +97,24 @@ fn sign(
     p: &Published,
     event: &LedgerEvent,
 ) -> Result<(String, String), ApiError> {
-    let r = troth_receipt::PolicyRef::of(&p.policy).map_err(|e| {
-        tracing::error!(error = %e, "receipt policy reference");
-        ApiError::internal()
-    })?;
+    // Built from the version's stored fields: `PolicyRef::of` would re-hash the
+    // whole manifest on every consent.
+    let published = jiff::tz::Offset::UTC
+        .to_timestamp(
+            p.policy
+                .policy
+                .published
+                .to_datetime(jiff::civil::Time::midnight()),
+        )
+        .map_err(|_| ApiError::internal())?;
+    let r = troth_receipt::PolicyRef {
+        policy: &p.policy,
+        version_hash: p.version.hash,
+        version_label: &p.version.label,
+        url: p.policy.policy.url.as_deref(),
+        published,
+        lang: troth_policy::Lang::En,
+    };
     let receipt = troth_receipt::build(&r, event)
         .map_err(|e| ApiError::new(ProblemKind::Unprocessable, e.to_string()))?;
     let id = receipt.consent_receipt_id.clone();

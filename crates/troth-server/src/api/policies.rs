@@ -165,7 +165,10 @@ pub async fn publish(
     rt.add_version(published, now)
         .await
         .map_err(runtime_error)?;
-    let in_force = rt.in_force(now).await.map(|p| p.record.content_hash.clone());
+    let in_force = rt
+        .in_force(now)
+        .await
+        .map(|p| p.record.content_hash.clone());
     let body = VersionInfo {
         in_force: in_force.as_deref() == Some(body.content_hash.as_str()),
         ..body
@@ -207,7 +210,10 @@ async fn find(
     caller.require(Permission::ReadPolicy)?;
     let rt = runtime(state, caller).await?;
     let now = Timestamp::now();
-    let current = rt.in_force(now).await.map(|p| p.record.content_hash.clone());
+    let current = rt
+        .in_force(now)
+        .await
+        .map(|p| p.record.content_hash.clone());
     let p = rt
         .version(which, now)
         .await

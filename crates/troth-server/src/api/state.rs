@@ -159,7 +159,9 @@ impl TenantRuntime {
 
     /// Applies a committed ledger event to the index.
     pub async fn apply(&self, e: &LedgerEvent) -> Result<(), RuntimeError> {
-        self.known.write().await.insert(e.subject);
+        if !self.known.read().await.contains(&e.subject) {
+            self.known.write().await.insert(e.subject);
+        }
         if let Some(ix) = self.index.write().await.as_mut() {
             ix.apply(e)?;
         }
