@@ -23,6 +23,7 @@ pub mod error;
 pub mod ledger;
 pub mod model;
 pub mod postgres;
+pub mod rights;
 pub mod service;
 pub mod sqlite;
 pub mod store;
@@ -37,6 +38,7 @@ pub use model::{
     StoredConsentEvent, SubjectRecord, Tenant, VaultKey,
 };
 pub use postgres::PgStore;
+pub use rights::{CodeCheck, RequestFilter, RequestRecord, RequestUpdate, RightsStore};
 pub use service::{ApiKeyRecord, IdempotencyStart, IdempotencyWindow, ServiceStore};
 pub use sqlite::SqliteStore;
 pub use store::Store;

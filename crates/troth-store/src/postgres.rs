@@ -16,6 +16,7 @@ const SQL_LOCK_HEAD: &str =
 const DATA_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_service.sql")),
+    (5, include_str!("../migrations/postgres/0005_rights.sql")),
 ];
 const KEY_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/postgres/keys_0001_init.sql"))];
@@ -38,6 +39,7 @@ async fn begin_migration(pool: &Pool<Db>) -> Result<Transaction<'static, Db>> {
 
 include!("common.rs");
 include!("service_impl.rs");
+include!("rights_impl.rs");
 include!("rotation.rs");
 
 /// The PostgreSQL store. Cheap to clone; all clones share one writer.

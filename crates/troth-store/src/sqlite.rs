@@ -24,6 +24,7 @@ const DATA_MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/sqlite/0003_consent_rowid.sql"),
     ),
+    (5, include_str!("../migrations/sqlite/0005_rights.sql")),
 ];
 const KEY_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/sqlite/keys_0001_init.sql"))];
@@ -45,6 +46,7 @@ async fn begin_migration(pool: &Pool<Db>) -> Result<Transaction<'static, Db>> {
 
 include!("common.rs");
 include!("service_impl.rs");
+include!("rights_impl.rs");
 include!("rotation.rs");
 
 /// The SQLite store. Cheap to clone; all clones share one writer.
