@@ -86,11 +86,15 @@ pub enum Permission {
     ReadDisclosures,
     /// Read and verify the audit log.
     ReadAudit,
+    /// Submit data-subject rights requests.
+    SubmitRequests,
+    /// Work rights requests: list them, verify, extend, complete, refuse.
+    WorkRequests,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 16] = [
         Permission::ManageKeys,
         Permission::PublishPolicy,
         Permission::ReadPolicy,
@@ -105,6 +109,8 @@ impl Permission {
         Permission::WriteDisclosures,
         Permission::ReadDisclosures,
         Permission::ReadAudit,
+        Permission::SubmitRequests,
+        Permission::WorkRequests,
     ];
 }
 
@@ -128,6 +134,7 @@ pub fn allows(role: Role, perm: Permission) -> bool {
                 | P::VaultDelete
                 | P::WriteDisclosures
                 | P::ReadDisclosures
+                | P::SubmitRequests
         ),
         Role::Auditor => matches!(
             perm,
@@ -135,7 +142,12 @@ pub fn allows(role: Role, perm: Permission) -> bool {
         ),
         Role::Subject => matches!(
             perm,
-            P::ReadPolicy | P::WriteConsent | P::ReadConsent | P::VaultRead | P::ReadDisclosures
+            P::ReadPolicy
+                | P::WriteConsent
+                | P::ReadConsent
+                | P::VaultRead
+                | P::ReadDisclosures
+                | P::SubmitRequests
         ),
     }
 }

@@ -363,6 +363,12 @@ async fn permission_matrix(backend: Backend) {
             (P::WriteDisclosures, s.post("/v1/disclosures", &token, json!({ "subject": sub, "purpose": "legal-compliance", "categories": ["email"], "recipient": "authorities" })).await),
             (P::ReadDisclosures, s.get(&format!("/v1/subjects/{sub}/disclosures"), &token).await),
             (P::ReadAudit, s.get("/v1/audit", &token).await),
+            (
+                P::SubmitRequests,
+                s.post("/v1/requests", &token, json!({ "subject": sub, "kind": "complaint" }))
+                    .await,
+            ),
+            (P::WorkRequests, s.get("/v1/requests", &token).await),
         ];
         assert_eq!(calls.len(), P::ALL.len(), "one call per permission");
         for (perm, r) in calls {
@@ -684,6 +690,8 @@ async fn openapi_describes_every_operation() {
         "GET /v1/policies/{version}",
         "GET /v1/policies/{version}/diff",
         "GET /v1/policies/{version}/render",
+        "GET /v1/requests",
+        "GET /v1/requests/{request}",
         "GET /v1/subjects/{subject}",
         "GET /v1/subjects/{subject}/consents",
         "GET /v1/subjects/{subject}/consents/history",
@@ -697,6 +705,8 @@ async fn openapi_describes_every_operation() {
         "POST /v1/disclosures",
         "POST /v1/keys",
         "POST /v1/policies",
+        "POST /v1/requests",
+        "POST /v1/requests/{request}/transitions",
         "POST /v1/subjects",
         "POST /v1/subjects/lookup",
         "PUT /v1/subjects/{subject}/vault/{category}/{record}",
@@ -712,6 +722,7 @@ async fn openapi_describes_every_operation() {
             .replace("{subject}", &uuid::Uuid::new_v4().to_string())
             .replace("{event}", &uuid::Uuid::new_v4().to_string())
             .replace("{version}", "current")
+            .replace("{request}", &uuid::Uuid::new_v4().to_string())
             .replace("{category}", "email")
             .replace("{record}", "r");
         let r = s

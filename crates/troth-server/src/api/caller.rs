@@ -76,6 +76,8 @@ fn perm_text(p: Permission) -> &'static str {
         Permission::WriteDisclosures => "record disclosures",
         Permission::ReadDisclosures => "read disclosures",
         Permission::ReadAudit => "read the audit log",
+        Permission::SubmitRequests => "submit rights requests",
+        Permission::WorkRequests => "work rights requests",
     }
 }
 

@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod openapi;
 pub mod policies;
+pub mod requests;
 pub mod state;
 pub mod subjects;
 pub mod vault;
@@ -65,6 +66,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/decisions", post(decisions::single))
         .route("/v1/decisions/batch", post(decisions::batch))
         .route("/v1/disclosures", post(disclosures::record))
+        .route("/v1/requests", post(requests::submit).get(requests::list))
+        .route("/v1/requests/{request}", get(requests::get))
+        .route(
+            "/v1/requests/{request}/transitions",
+            post(requests::transition),
+        )
         .route("/v1/audit", get(audit::list))
         .route("/v1/audit/verify", get(audit::verify))
         .layer(middleware::from_fn_with_state(

@@ -8,7 +8,9 @@ use axum::routing::get;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{audit, consents, decisions, disclosures, keys, policies, subjects, vault};
+use crate::api::{
+    audit, consents, decisions, disclosures, keys, policies, requests, subjects, vault,
+};
 
 /// Adds the bearer-key security scheme.
 struct BearerKeys;
@@ -42,6 +44,7 @@ impl Modify for BearerKeys {
         decisions::single, decisions::batch,
         vault::put, vault::get, vault::delete,
         disclosures::record, disclosures::list,
+        requests::submit, requests::get, requests::list, requests::transition,
         audit::list, audit::verify
     ),
     components(schemas(
@@ -53,6 +56,7 @@ impl Modify for BearerKeys {
         decisions::Question, decisions::Answer, decisions::Batch, decisions::BatchAnswer,
         vault::PutValue, vault::VaultValue,
         disclosures::NewDisclosure, disclosures::DisclosureInfo,
+        requests::NewRequest, requests::RequestView, requests::Move,
         audit::Verification
     )),
     tags(
@@ -63,6 +67,7 @@ impl Modify for BearerKeys {
         (name = "decisions", description = "May these data be used for this purpose now?"),
         (name = "vault", description = "Encrypted personal information, purpose-checked"),
         (name = "disclosures", description = "Sharing, transfers and public disclosures"),
+        (name = "requests", description = "Data-subject rights requests with legal deadlines"),
         (name = "audit", description = "The hash-chained audit log")
     )
 )]

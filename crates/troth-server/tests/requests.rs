@@ -1,0 +1,207 @@
+//! Rights requests over the API on SQLite and PostgreSQL: deadlines from the pack,
+//! the state machine's rules, and deletion that crypto-shreds.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+use support::{Backend, Server};
+
+async fn deletion_request_runs_to_completion(backend: Backend) {
+    let s = Server::start(backend).await;
+    let (_, admin) = s.tenant("Acme").await;
+    let sub = s
+        .subject(
+            &admin,
+            json!({ "identities": [{ "kind": "email", "value": "li.lei@example.com" }] }),
+        )
+        .await;
+    let path = format!("/v1/subjects/{sub}/vault/email/main");
+    let r = s
+        .send(
+            Method::PUT,
+            &path,
+            &admin,
+            json!({ "value": "li.lei@example.com", "purpose": "legal-compliance" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+
+    // The subject submits with their own key; s002 answers within 30 days of receipt.
+    let own = s.key(&admin, "subject", Some(&sub)).await;
+    let r = s
+        .post(
+            "/v1/requests",
+            &own,
+            json!({ "subject": sub, "kind": "deletion", "channel": "privacy_center" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let req = r.json();
+    let id = req["request_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        req["status"], "received",
+        "deletion needs the identity checked first"
+    );
+    let received: jiff::Timestamp = req["received"].as_str().unwrap().parse().unwrap();
+    let due: jiff::Timestamp = req["due"].as_str().unwrap().parse().unwrap();
+    let days = (due - received).as_secs() / 86_400;
+    assert!((29..=31).contains(&days), "about 30 days, got {days}");
+    assert_eq!(req["alarm"], "none");
+
+    // Subjects cannot work requests; operators can. Skipping verification is refused.
+    let moves = format!("/v1/requests/{id}/transitions");
+    let move_to = |cmd: serde_json::Value| s.post(&moves, &admin, cmd);
+    let r = s
+        .post(
+            &format!("/v1/requests/{id}/transitions"),
+            &own,
+            json!({ "command": "start" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = move_to(json!({ "command": "start" })).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    let r = move_to(json!({ "command": "refuse", "reason": "not-in-this-pack" })).await;
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "a refusal cites one of the pack's reasons"
+    );
+    for cmd in ["start_verification", "verified"] {
+        let r = move_to(json!({ "command": cmd })).await;
+        assert_eq!(r.status, StatusCode::OK, "{cmd}: {}", r.text());
+    }
+    assert_eq!(
+        s.get("/v1/requests?status=open", &admin)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let r = move_to(json!({ "command": "complete", "outcome": { "kind": "fulfilled" } })).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["status"], "completed");
+    assert_eq!(r.json()["events"].as_array().unwrap().len(), 4);
+    // Completed means erased: the value is unreadable, decisions deny.
+    let r = s
+        .get(&format!("{path}?purpose=legal-compliance"), &admin)
+        .await;
+    assert_ne!(r.status, StatusCode::OK);
+    let r = s
+        .post(
+            "/v1/decisions",
+            &admin,
+            json!({ "subject": sub, "purpose": "legal-compliance", "categories": ["email"] }),
+        )
+        .await;
+    assert_eq!(r.json()["allow"], false);
+    // A finished request accepts nothing more.
+    assert_eq!(
+        move_to(json!({ "command": "start" })).await.status,
+        StatusCode::CONFLICT
+    );
+    assert!(
+        s.get("/v1/requests?status=open", &admin)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // The subject can read their own request; another subject's key cannot.
+    assert_eq!(
+        s.get(&format!("/v1/requests/{id}"), &own).await.status,
+        StatusCode::OK
+    );
+    let other = s.subject(&admin, json!({})).await;
+    let theirs = s.key(&admin, "subject", Some(&other)).await;
+    assert_eq!(
+        s.get(&format!("/v1/requests/{id}"), &theirs).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // The audit log has every step.
+    let actions: Vec<String> = s.get("/v1/audit?limit=1000", &admin).await.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    for a in [
+        "request.received",
+        "request.verifying",
+        "request.in_progress",
+        "subject.erased",
+        "request.completed",
+    ] {
+        assert!(
+            actions.iter().any(|x| x == a),
+            "{a} missing from {actions:?}"
+        );
+    }
+}
+
+async fn requests_follow_the_pack(backend: Backend) {
+    let s = Server::start(backend).await;
+    let (_, admin) = s.tenant("Acme").await;
+    let sub = s.subject(&admin, json!({})).await;
+    // A complaint needs no identity check: it starts at once.
+    let r = s
+        .post(
+            "/v1/requests",
+            &admin,
+            json!({ "subject": sub, "kind": "complaint" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["status"], "in_progress");
+    // PIPL allows no extension.
+    let id = r.json()["request_id"].as_str().unwrap().to_owned();
+    let r = s
+        .post(
+            &format!("/v1/requests/{id}/transitions"),
+            &admin,
+            json!({ "command": "extend", "reason": "complexity" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    // Unknown kinds and other tenants' subjects.
+    let r = s
+        .post(
+            "/v1/requests",
+            &admin,
+            json!({ "subject": sub, "kind": "teleport" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let (_, b) = s.tenant("B").await;
+    let r = s
+        .post(
+            "/v1/requests",
+            &b,
+            json!({ "subject": sub, "kind": "access" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        s.get(&format!("/v1/requests/{id}"), &b).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Nothing is overdue yet.
+    assert!(
+        s.get("/v1/requests?status=overdue", &admin)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+on_both!(
+    deletion_request_runs_to_completion,
+    requests_follow_the_pack
+);
