@@ -63,12 +63,20 @@ impl Readiness for StoreReady {
 /// Opens the store and builds the state.
 pub async fn open(config: &Config) -> Result<Arc<AppState>, StartError> {
     let opened = storage::open(config).await?;
-    Ok(Arc::new(AppState::new(
+    let mut state = AppState::new(
         opened.store,
         opened.receipts,
         config.rate_limit,
         config.body_limit_bytes,
-    )))
+    );
+    state.code_key = opened.code_key;
+    state.mailer = config
+        .smtp
+        .as_ref()
+        .map(crate::mail::Mailer::new)
+        .transpose()
+        .map_err(|e| StartError::Api(e.to_string()))?;
+    Ok(Arc::new(state))
 }
 
 /// The whole router: `/v1`, `/openapi.json`, `/docs`, health, metrics, with the

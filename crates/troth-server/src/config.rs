@@ -35,6 +35,29 @@ pub struct Config {
     pub log_json: bool,
     /// Start with a demo tenant and the demo pack published.
     pub demo: bool,
+    /// Outgoing mail (identity-verification codes, notices).
+    pub smtp: Option<SmtpConfig>,
+}
+
+/// An SMTP relay.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// `smtp://host:port` (plain, for a local relay), `smtp://host:port?tls=required`
+    /// (STARTTLS) or `smtps://user:pass@host:465`.
+    pub url: String,
+    /// The sender address, e.g. `Privacy team <privacy@example.com>`.
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    // The URL may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("url", &"<redacted>")
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 /// TLS certificate and key files.
@@ -74,6 +97,7 @@ impl Default for Config {
             },
             log_json: false,
             demo: false,
+            smtp: None,
         }
     }
 }
@@ -84,7 +108,7 @@ impl Default for Config {
 pub struct ConfigError(#[from] Box<figment::Error>);
 
 /// The top-level configuration keys, as written in `troth.toml`.
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "listen",
     "data_dir",
     "database_url",
@@ -96,6 +120,7 @@ const KEYS: [&str; 11] = [
     "rate_limit",
     "log_json",
     "demo",
+    "smtp",
 ];
 
 impl Config {

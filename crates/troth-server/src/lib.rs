@@ -16,6 +16,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod mail;
 pub mod observe;
 pub mod serve;
 pub mod storage;

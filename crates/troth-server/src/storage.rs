@@ -61,6 +61,9 @@ pub struct Opened {
     pub receipts: Arc<ReceiptSigner>,
     /// Where the store lives, for messages (no credentials).
     pub location: String,
+    /// Key for hashing one-time verification codes, derived from the signing key so
+    /// codes sent before a restart still verify after it.
+    pub code_key: [u8; 32],
 }
 
 /// Loads the master keyring: from [`MASTER_KEY_ENV`] when set, else from (or newly
@@ -100,6 +103,7 @@ pub async fn open(config: &Config) -> Result<Opened, OpenError> {
     let master = master_key(&config.data_dir)?;
     let signer = signing_key(&config.data_dir)?;
     let receipts = Arc::new(ReceiptSigner::new(signer.clone()));
+    let code_key = blake3::derive_key("troth 2026-12 verification codes", &*signer.to_seed());
     let store_config = StoreConfig::new(Vault::new(Arc::new(master)), signer);
     let (location, shown) = match &config.database_url {
         Some(url) => (url.clone(), redact_url(url)),
@@ -115,6 +119,7 @@ pub async fn open(config: &Config) -> Result<Opened, OpenError> {
         store,
         receipts,
         location: shown,
+        code_key,
     })
 }
 

@@ -707,6 +707,8 @@ async fn openapi_describes_every_operation() {
         "POST /v1/policies",
         "POST /v1/requests",
         "POST /v1/requests/{request}/transitions",
+        "POST /v1/requests/{request}/verification",
+        "POST /v1/requests/{request}/verification/confirm",
         "POST /v1/subjects",
         "POST /v1/subjects/lookup",
         "PUT /v1/subjects/{subject}/vault/{category}/{record}",

@@ -201,7 +201,77 @@ async fn requests_follow_the_pack(backend: Backend) {
     );
 }
 
+
+/// s004 counts 15 days from verification: a code sent over real SMTP, read from
+/// the inbox, proves the identity and starts the clock.
+async fn email_code_verifies_identity(backend: Backend) {
+    let sink = support::SmtpSink::start().await;
+    let url = format!("smtp://{}", sink.addr);
+    let s = Server::start_with(backend, move |c| {
+        c.smtp = Some(troth_server::config::SmtpConfig {
+            url,
+            from: "Privacy team <privacy@tenant.example>".into(),
+        });
+    })
+    .await;
+    let (_, admin) = s.tenant_with_pack("Mob", "s004-mobtech").await;
+    let sub = s
+        .subject(
+            &admin,
+            json!({ "identities": [{ "kind": "email", "value": "zhang.wei@example.com" }] }),
+        )
+        .await;
+    let own = s.key(&admin, "subject", Some(&sub)).await;
+    let r = s
+        .post(
+            "/v1/requests",
+            &own,
+            json!({ "subject": sub, "kind": "access" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert!(
+        r.json()["due"].is_null(),
+        "no clock before verification (s004)"
+    );
+    let id = r.json()["request_id"].as_str().unwrap().to_owned();
+
+    let r = s
+        .post(&format!("/v1/requests/{id}/verification"), &own, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    assert_eq!(r.json()["to"], "z***@example.com");
+    let msg = sink.messages.lock().unwrap().last().cloned().unwrap();
+    assert!(
+        msg.contains("zhang.wei@example.com"),
+        "delivered to the subject"
+    );
+    let code = sink.last_code();
+    assert_eq!(code.len(), 6);
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let confirm = format!("/v1/requests/{id}/verification/confirm");
+    let r = s.post(&confirm, &own, json!({ "code": wrong })).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("4 attempt"), "{}", r.text());
+    let r = s.post(&confirm, &own, json!({ "code": code })).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["status"], "in_progress");
+    let due: jiff::Timestamp = r.json()["due"].as_str().unwrap().parse().unwrap();
+    let days = (due - jiff::Timestamp::now()).as_secs() / 86_400;
+    assert!(
+        (14..=15).contains(&days),
+        "15 days after verification, got {days}"
+    );
+    // A code works once.
+    assert_eq!(
+        s.post(&confirm, &own, json!({ "code": code })).await.status,
+        StatusCode::CONFLICT
+    );
+}
+
 on_both!(
     deletion_request_runs_to_completion,
-    requests_follow_the_pack
+    requests_follow_the_pack,
+    email_code_verifies_identity,
 );

@@ -72,6 +72,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/requests/{request}/transitions",
             post(requests::transition),
         )
+        .route(
+            "/v1/requests/{request}/verification",
+            post(requests::send_code),
+        )
+        .route(
+            "/v1/requests/{request}/verification/confirm",
+            post(requests::confirm_code),
+        )
         .route("/v1/audit", get(audit::list))
         .route("/v1/audit/verify", get(audit::verify))
         .layer(middleware::from_fn_with_state(

@@ -45,6 +45,7 @@ impl Modify for BearerKeys {
         vault::put, vault::get, vault::delete,
         disclosures::record, disclosures::list,
         requests::submit, requests::get, requests::list, requests::transition,
+        requests::send_code, requests::confirm_code,
         audit::list, audit::verify
     ),
     components(schemas(
@@ -56,7 +57,8 @@ impl Modify for BearerKeys {
         decisions::Question, decisions::Answer, decisions::Batch, decisions::BatchAnswer,
         vault::PutValue, vault::VaultValue,
         disclosures::NewDisclosure, disclosures::DisclosureInfo,
-        requests::NewRequest, requests::RequestView, requests::Move,
+        requests::NewRequest, requests::RequestView, requests::Move, requests::CodeSent,
+        requests::CodeInput,
         audit::Verification
     )),
     tags(

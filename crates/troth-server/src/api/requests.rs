@@ -17,7 +17,7 @@ use troth_core::{
     RequestRules, RightsRequest, Submitter, Transition, TransitionEvent,
 };
 use troth_store::{
-    Access, RequestFilter, RequestRecord, RequestUpdate, RightsStore, Store, StoreError,
+    Access, CodeCheck, RequestFilter, RequestRecord, RequestUpdate, RightsStore, Store, StoreError,
 };
 use utoipa::ToSchema;
 
@@ -337,24 +337,7 @@ pub async fn transition(
     {
         erase(&state, &caller, &l.record).await?;
     }
-    let update = RequestUpdate {
-        expected_events: l.events.len() as u64,
-        status: event.to.status().as_str().to_owned(),
-        due: end_of(&l.calendar, event.due),
-        at: now,
-        event_json: serde_json::to_string(&event).map_err(|_| ApiError::internal())?,
-    };
-    state
-        .store
-        .append_request_event(&caller.tenant, &id, &update, &caller.actor())
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => ApiError::new(
-                ProblemKind::Conflict,
-                "the request changed since it was read; read it again and retry",
-            ),
-            other => store_error(other),
-        })?;
+    persist(&state, &caller, &l, &event).await?;
     let loaded = load(&state, &caller, &id).await?;
     Ok(axum::Json(view(&loaded, true)))
 }
@@ -385,4 +368,242 @@ async fn erase(state: &AppState, caller: &Caller, r: &RequestRecord) -> Result<(
     };
     append(state, &rt, &e).await?;
     Ok(())
+}
+
+/// Minutes a verification code stays valid.
+const CODE_MINUTES: i64 = 15;
+/// Wrong codes allowed before a new one must be sent.
+const CODE_ATTEMPTS: u32 = 5;
+
+fn may_verify(caller: &Caller) -> Result<(), ApiError> {
+    // The subject proves their own identity; operators may start it for them.
+    if caller.role == Role::Subject {
+        Ok(())
+    } else {
+        caller.require(Permission::WorkRequests)
+    }
+}
+
+fn code_hash(state: &AppState, caller: &Caller, request: &str, code: &str) -> [u8; 32] {
+    let mut h = blake3::Hasher::new_keyed(&state.code_key);
+    for part in [caller.tenant.as_str(), request, code] {
+        h.update(&(part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    *h.finalize().as_bytes()
+}
+
+fn new_code() -> Result<String, ApiError> {
+    loop {
+        let mut b = [0u8; 4];
+        getrandom::fill(&mut b).map_err(|_| ApiError::internal())?;
+        let n = u32::from_be_bytes(b);
+        // Rejection sampling keeps the six digits uniform.
+        if n < 4_294_000_000 {
+            return Ok(format!("{:06}", n % 1_000_000));
+        }
+    }
+}
+
+fn masked(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_owned(),
+    }
+}
+
+async fn persist(
+    state: &AppState,
+    caller: &Caller,
+    l: &Loaded,
+    event: &TransitionEvent,
+) -> Result<(), ApiError> {
+    let update = RequestUpdate {
+        expected_events: l.events.len() as u64,
+        status: event.to.status().as_str().to_owned(),
+        due: end_of(&l.calendar, event.due),
+        at: event.at,
+        event_json: serde_json::to_string(event).map_err(|_| ApiError::internal())?,
+    };
+    state
+        .store
+        .append_request_event(
+            &caller.tenant,
+            &l.record.request_id,
+            &update,
+            &caller.actor(),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => ApiError::new(
+                ProblemKind::Conflict,
+                "the request changed since it was read; read it again and retry",
+            ),
+            other => store_error(other),
+        })
+}
+
+/// Where a code was sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CodeSent {
+    /// `email`.
+    pub channel: String,
+    /// The address, masked.
+    pub to: String,
+    /// Minutes the code stays valid.
+    pub expires_in_minutes: i64,
+}
+
+/// Sends a one-time code to the subject's email (the request moves to
+/// `verifying`). A new code replaces the previous one.
+#[utoipa::path(post, path = "/v1/requests/{request}/verification", tag = "requests",
+    params(("request" = String, Path, description = "Request id")),
+    responses((status = 202, body = CodeSent), (status = 404), (status = 409), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn send_code(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    may_verify(&caller)?;
+    let mut l = load(&state, &caller, &id).await?;
+    let Some(mailer) = state.mailer.clone() else {
+        return Err(ApiError::new(
+            ProblemKind::Unprocessable,
+            "email verification is not configured on this server",
+        )
+        .hint("set `smtp.url` and `smtp.from` in troth.toml"));
+    };
+    let identities = state
+        .store
+        .identities(
+            &caller.tenant,
+            &l.record.subject,
+            &Access::new(caller.actor(), "identity-verification"),
+        )
+        .await
+        .map_err(store_error)?;
+    let Some((_, email)) = identities
+        .iter()
+        .find(|(k, _)| *k == troth_store::IdentifierKind::Email)
+    else {
+        return Err(ApiError::new(
+            ProblemKind::Unprocessable,
+            "the subject has no email address to send a code to",
+        ));
+    };
+    if matches!(
+        l.request.state().status(),
+        troth_core::RequestStatus::Received
+    ) {
+        let now = Timestamp::now().max(l.request.last_at());
+        let event = l
+            .request
+            .apply(Transition::StartVerification, now, &l.rules, &l.calendar)
+            .map_err(|e| ApiError::new(ProblemKind::Conflict, e.to_string()))?;
+        persist(&state, &caller, &l, &event).await?;
+    } else if !matches!(
+        l.request.state().status(),
+        troth_core::RequestStatus::Verifying
+    ) {
+        return Err(ApiError::new(
+            ProblemKind::Conflict,
+            "only a request waiting for verification can be sent a code",
+        ));
+    }
+    let code = new_code()?;
+    let expires = Timestamp::now() + jiff::SignedDuration::from_mins(CODE_MINUTES);
+    state
+        .store
+        .put_verification_code(
+            &caller.tenant,
+            &id,
+            &code_hash(&state, &caller, &id, &code),
+            expires,
+        )
+        .await
+        .map_err(store_error)?;
+    let rt = runtime(&state, &caller).await?;
+    let controller = rt
+        .in_force(Timestamp::now())
+        .await
+        .map(|p| p.policy.controller.legal_name.en.clone())
+        .unwrap_or_default();
+    mailer
+        .send_code(email, &controller, &code, CODE_MINUTES)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "verification mail not sent");
+            ApiError::new(
+                ProblemKind::Unavailable,
+                "the mail relay did not accept the message",
+            )
+            .retry_after(60)
+        })?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(CodeSent {
+            channel: "email".into(),
+            to: masked(email),
+            expires_in_minutes: CODE_MINUTES,
+        }),
+    ))
+}
+
+/// A code to check.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeInput {
+    /// The six digits the subject received.
+    pub code: String,
+}
+
+/// Checks a code; the right one moves the request to `in_progress` (and starts the
+/// clock where the pack counts from verification).
+#[utoipa::path(post, path = "/v1/requests/{request}/verification/confirm", tag = "requests",
+    params(("request" = String, Path, description = "Request id")), request_body = CodeInput,
+    responses((status = 200, body = RequestView), (status = 404), (status = 409), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn confirm_code(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<CodeInput>,
+) -> Result<axum::Json<RequestView>, ApiError> {
+    may_verify(&caller)?;
+    let mut l = load(&state, &caller, &id).await?;
+    let hash = code_hash(&state, &caller, &id, input.code.trim());
+    let check = state
+        .store
+        .check_verification_code(&caller.tenant, &id, &hash, CODE_ATTEMPTS)
+        .await
+        .map_err(store_error)?;
+    match check {
+        CodeCheck::Valid => {}
+        CodeCheck::Wrong { attempts_left } => {
+            return Err(ApiError::new(
+                ProblemKind::Unprocessable,
+                format!("the code is not right; {attempts_left} attempt(s) left"),
+            )
+            .field("code"));
+        }
+        CodeCheck::Locked | CodeCheck::Expired | CodeCheck::Missing => {
+            return Err(ApiError::new(
+                ProblemKind::Conflict,
+                "no valid code is pending for this request",
+            )
+            .hint("send a new code with POST /v1/requests/{id}/verification"));
+        }
+    }
+    let now = Timestamp::now().max(l.request.last_at());
+    let event = l
+        .request
+        .apply(Transition::Verified, now, &l.rules, &l.calendar)
+        .map_err(|e| ApiError::new(ProblemKind::Conflict, e.to_string()))?;
+    persist(&state, &caller, &l, &event).await?;
+    let loaded = load(&state, &caller, &id).await?;
+    Ok(axum::Json(view(&loaded, true)))
 }

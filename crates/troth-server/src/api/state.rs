@@ -234,6 +234,10 @@ pub struct AppState {
     pub limiter: Limiter,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Outgoing mail, when configured.
+    pub mailer: Option<crate::mail::Mailer>,
+    /// Keys the hashes of one-time verification codes.
+    pub code_key: [u8; 32],
 }
 
 impl std::fmt::Debug for AppState {
@@ -252,6 +256,8 @@ impl AppState {
     ) -> Self {
         Self {
             body_limit,
+            mailer: None,
+            code_key: [0; 32],
             store,
             receipts,
             tenants: RwLock::new(HashMap::new()),

@@ -88,6 +88,16 @@ impl Server {
 
     /// Creates a tenant with the s002 pack published; returns its admin token.
     pub async fn tenant(&self, name: &str) -> (TenantId, String) {
+        self.tenant_with_pack(name, "s002-template").await
+    }
+
+    /// Creates a tenant with `packs/<pack>` published; returns its admin token.
+    pub async fn tenant_with_pack(&self, name: &str, pack: &str) -> (TenantId, String) {
+        let text = std::fs::read_to_string(format!(
+            "{}/../../packs/{pack}/policy.toml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
         let id = TenantId::new(uuid::Uuid::new_v4().to_string());
         let key = bootstrap::create_tenant(&self.state, &id, name)
             .await
@@ -97,7 +107,7 @@ impl Server {
                 Method::POST,
                 "/v1/policies",
                 Some(&key.token),
-                Body::from(s002()),
+                Body::from(text),
                 &[("content-type", "application/toml")],
             )
             .await;
@@ -213,4 +223,92 @@ macro_rules! on_both {
             )*
         }
     };
+}
+
+/// A minimal SMTP server on loopback that keeps every message it is given: enough
+/// for lettre to deliver to, so tests read what a person would receive.
+pub struct SmtpSink {
+    pub addr: std::net::SocketAddr,
+    pub messages: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> Self {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let messages = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let store = Arc::clone(&messages);
+        tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    let (r, mut w) = sock.into_split();
+                    let mut lines = BufReader::new(r).lines();
+                    w.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let verb = line
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or("")
+                            .to_ascii_uppercase();
+                        match verb.as_str() {
+                            "EHLO" | "HELO" => w.write_all(b"250 sink\r\n").await.unwrap(),
+                            "DATA" => {
+                                w.write_all(b"354 end with .\r\n").await.unwrap();
+                                let mut msg = String::new();
+                                while let Ok(Some(l)) = lines.next_line().await {
+                                    if l == "." {
+                                        break;
+                                    }
+                                    msg.push_str(&l);
+                                    msg.push('\n');
+                                }
+                                store.lock().unwrap().push(msg);
+                                w.write_all(b"250 queued\r\n").await.unwrap();
+                            }
+                            "QUIT" => {
+                                let _ = w.write_all(b"221 bye\r\n").await;
+                                return;
+                            }
+                            _ => w.write_all(b"250 ok\r\n").await.unwrap(),
+                        }
+                    }
+                });
+            }
+        });
+        Self { addr, messages }
+    }
+
+    /// The six-digit code in the newest message (decoding base64 bodies).
+    pub fn last_code(&self) -> String {
+        use base64::Engine as _;
+        let msg = self
+            .messages
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .expect("a message was sent");
+        let (head, body) = msg.split_once("\n\n").unwrap();
+        let text = if head
+            .to_ascii_lowercase()
+            .contains("content-transfer-encoding: base64")
+        {
+            let joined: String = body.split_whitespace().collect();
+            String::from_utf8(
+                base64::engine::general_purpose::STANDARD
+                    .decode(joined)
+                    .unwrap(),
+            )
+            .unwrap()
+        } else {
+            body.replace("=\n", "")
+        };
+        let after = text.split(" is ").nth(1).expect("the code sentence");
+        after.chars().take(6).collect()
+    }
 }
