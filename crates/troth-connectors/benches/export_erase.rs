@@ -19,7 +19,7 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 use troth_connectors::{
-    AnyConnector, Dialect, HashKey, SqlConnector, SubjectKeys, access_all, erase_all,
+    AnyConnector, Connector, Dialect, HashKey, SqlConnector, SubjectKeys, access_all,
 };
 use troth_store::testing::{fresh_sqlite_store, pg_cluster};
 use troth_store::{
@@ -45,7 +45,8 @@ async fn main() {
         .max(3 * 40);
     let runs = if test_mode { 2 } else { 9 };
     // Rows per customer per database: 2 + orders × (1 + ITEMS × (1 + EVENTS)).
-    let orders = ((total / 3 - 2) / (1 + ITEMS * (1 + EVENTS))).max(1);
+    let per_row = 1 + ITEMS * (1 + EVENTS);
+    let orders = ((total / 3 - 2 + per_row - 1) / per_row).max(1);
 
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("shop.db").display());
@@ -125,6 +126,7 @@ async fn main() {
     let ops = Access::new("svc:bench", "erasure");
 
     let mut erase = Vec::new();
+    let mut each: Vec<Vec<Duration>> = vec![Vec::new(); 4];
     for c in 1..=runs {
         let subject = format!("subject-{c}");
         for i in 0..10 {
@@ -152,11 +154,23 @@ async fn main() {
             .unwrap();
         let (keys, sid) = (who(c), SubjectId::new(&subject));
         let t0 = Instant::now();
-        let (got, vault) = tokio::join!(
-            erase_all(&connectors, &keys),
-            store.erase_subject(&tenant, &sid, &ops)
-        );
+        let timed = connectors.iter().map(|c| async {
+            let t = Instant::now();
+            let r = c.erase(&keys).await;
+            (r, t.elapsed())
+        });
+        let vault_timed = async {
+            let t = Instant::now();
+            let r = store.erase_subject(&tenant, &sid, &ops).await;
+            (r, t.elapsed())
+        };
+        let (got, (vault, vt)) = tokio::join!(futures_util::future::join_all(timed), vault_timed);
         erase.push(t0.elapsed());
+        for (i, (_, d)) in got.iter().enumerate() {
+            each[i].push(*d);
+        }
+        each[3].push(vt);
+        let got: Vec<_> = got.into_iter().map(|(r, _)| r).collect();
         let n: u64 = got.into_iter().map(|r| r.unwrap().rows_changed()).sum();
         // Deleted: orders, items, events; updated: customer and profile.
         assert_eq!(n as usize, rows);
@@ -176,6 +190,13 @@ async fn main() {
     println!(
         "erasure {rows} rows over sqlite+postgres+mariadb + vault: {runs} runs, median {em:>7.2} ms, max {ex:>7.2} ms (target < 100 ms)"
     );
+    for (name, lat) in ["sqlite", "postgres", "mariadb", "vault"]
+        .iter()
+        .zip(&mut each)
+    {
+        let (m, x) = stats(lat);
+        println!("  erasure alone in {name:<8}: median {m:>7.2} ms, max {x:>7.2} ms");
+    }
     for c in &connectors {
         if let AnyConnector::Sql(s) = c {
             s.close().await;

@@ -133,6 +133,9 @@ struct Found {
     /// Values of the columns children reference, by column.
     referenced: BTreeMap<String, Vec<KeyVal>>,
     data: Vec<Vec<serde_json::Value>>,
+    /// For a table erasure deletes and no table references: the conditions, so
+    /// the rows are deleted directly without reading their keys first.
+    direct: Vec<(String, Vec<KeyVal>)>,
 }
 
 type Tx = Transaction<'static, Any>;
@@ -272,6 +275,16 @@ impl SqlConnector {
                 found.push(f);
                 continue;
             }
+            let is_parent = self
+                .map
+                .tables
+                .iter()
+                .any(|c| c.relations.iter().any(|r| r.references == t.name));
+            if !with_data && t.delete_rows && !is_parent {
+                f.direct = conds;
+                found.push(f);
+                continue;
+            }
             // Columns children reference (besides the key).
             let referenced: Vec<&str> = self
                 .map
@@ -350,6 +363,30 @@ impl SqlConnector {
             connector: self.map.name.clone(),
             table: t.name.clone(),
             column: col.to_owned(),
+        })
+    }
+
+    /// Deletes the rows matching `conds` (a table no other table references).
+    async fn delete_direct(
+        &self,
+        tx: &mut Tx,
+        t: &TableMap,
+        conds: &[(String, Vec<KeyVal>)],
+    ) -> Result<TableErasure> {
+        let head = format!("DELETE FROM {} WHERE ", self.dialect.quote(&t.name));
+        let mut deleted = 0;
+        for group in group_conds(conds) {
+            let (sql, args) = where_in(self.dialect, &head, group);
+            let res = bind_all(sqlx::query(AssertSqlSafe(sql)), &args)
+                .execute(&mut **tx)
+                .await
+                .map_err(self.query_err(&t.name, "delete"))?;
+            deleted += res.rows_affected();
+        }
+        Ok(TableErasure {
+            table: t.name.clone(),
+            deleted,
+            updated: 0,
         })
     }
 
@@ -538,7 +575,11 @@ impl Connector for SqlConnector {
         let mut tables = Vec::with_capacity(found.len());
         // Children before parents: the reverse of the parents-first order.
         for (t, f) in self.map.tables.iter().zip(&found).rev() {
-            tables.push(self.erase_table(&mut tx, t, &f.keys).await?);
+            tables.push(if f.direct.is_empty() {
+                self.erase_table(&mut tx, t, &f.keys).await?
+            } else {
+                self.delete_direct(&mut tx, t, &f.direct).await?
+            });
         }
         tx.commit().await.map_err(self.query_err("-", "commit"))?;
         Ok(ErasureResult {
