@@ -108,6 +108,8 @@ pub struct TableMap {
     pub columns: Vec<ColumnMap>,
     /// Whether erasure deletes the subject's rows (table-wide or by a column).
     pub delete_rows: bool,
+    /// Whether the table itself says `erase = "delete-row"`.
+    pub delete_table: bool,
 }
 
 /// One mapped database.
@@ -272,6 +274,27 @@ impl TableMap {
 }
 
 impl DatabaseMap {
+    /// The map restricted to erasing `categories`: columns of other categories
+    /// become `keep`; a table deletes rows only through a `delete-row` column of a
+    /// selected category, or when it is deleted table-wide and maps a column of a
+    /// selected category. Tables and relations stay, so rows are found the same way.
+    pub fn only_categories(&self, categories: &BTreeSet<CategoryId>) -> Self {
+        let mut out = self.clone();
+        for t in &mut out.tables {
+            let selected = |c: &ColumnMap| categories.contains(&c.category);
+            t.delete_rows = t
+                .columns
+                .iter()
+                .any(|c| selected(c) && (t.delete_table || c.erase == Strategy::DeleteRow));
+            for c in &mut t.columns {
+                if !selected(c) {
+                    c.erase = Strategy::Keep;
+                }
+            }
+        }
+        out
+    }
+
     /// The table `name`.
     pub fn table(&self, name: &str) -> Option<&TableMap> {
         self.tables.iter().find(|t| t.name == name)
@@ -431,7 +454,7 @@ fn validate(raw: RawMap, file: &str) -> Result<DataMap, MapErrors> {
                     to,
                 });
             }
-            let mut delete_rows = match t.erase.as_deref() {
+            let delete_table = match t.erase.as_deref() {
                 None => false,
                 Some("delete-row") => true,
                 Some(other) => {
@@ -439,6 +462,7 @@ fn validate(raw: RawMap, file: &str) -> Result<DataMap, MapErrors> {
                     false
                 }
             };
+            let mut delete_rows = delete_table;
             let mut columns = Vec::new();
             for (cname, c) in t.columns {
                 let cpath = format!("{tpath}.columns.{cname}");
@@ -494,6 +518,7 @@ fn validate(raw: RawMap, file: &str) -> Result<DataMap, MapErrors> {
                 relations,
                 columns,
                 delete_rows,
+                delete_table,
             });
         }
         let tables = match topo_order(tables) {

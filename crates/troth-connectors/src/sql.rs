@@ -22,7 +22,8 @@ use crate::{
 use hmac::{Hmac, Mac};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, AssertSqlSafe, Row, Transaction};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use troth_policy::ids::CategoryId;
 
 /// Parameters per statement at most (SQLite's limit is 32,766; PostgreSQL's and
 /// MySQL's 65,535).
@@ -242,10 +243,16 @@ impl SqlConnector {
     }
 
     /// Finds the subject's rows table by table, parents first.
-    async fn find(&self, tx: &mut Tx, who: &SubjectKeys, with_data: bool) -> Result<Vec<Found>> {
+    async fn find(
+        &self,
+        map: &DatabaseMap,
+        tx: &mut Tx,
+        who: &SubjectKeys,
+        with_data: bool,
+    ) -> Result<Vec<Found>> {
         let d = self.dialect;
-        let mut found: Vec<Found> = Vec::with_capacity(self.map.tables.len());
-        for t in &self.map.tables {
+        let mut found: Vec<Found> = Vec::with_capacity(map.tables.len());
+        for t in &map.tables {
             // Conditions: (quoted column, values) — identity values as text,
             // relation values as the parent's key type.
             let mut conds: Vec<(String, Vec<KeyVal>)> = Vec::new();
@@ -259,7 +266,7 @@ impl SqlConnector {
                 }
             }
             for r in &t.relations {
-                let parent = self.map.tables.iter().position(|p| p.name == r.references);
+                let parent = map.tables.iter().position(|p| p.name == r.references);
                 let vals = parent
                     .and_then(|i| found.get(i))
                     .and_then(|f| f.referenced.get(&r.to))
@@ -275,8 +282,7 @@ impl SqlConnector {
                 found.push(f);
                 continue;
             }
-            let is_parent = self
-                .map
+            let is_parent = map
                 .tables
                 .iter()
                 .any(|c| c.relations.iter().any(|r| r.references == t.name));
@@ -286,8 +292,7 @@ impl SqlConnector {
                 continue;
             }
             // Columns children reference (besides the key).
-            let referenced: Vec<&str> = self
-                .map
+            let referenced: Vec<&str> = map
                 .tables
                 .iter()
                 .flat_map(|c| c.relations.iter())
@@ -524,6 +529,38 @@ impl SqlConnector {
         Ok(r)
     }
 
+    /// Erases only the columns whose category is in `categories`: other columns are
+    /// kept, and rows are deleted only where a selected category's column (or, for
+    /// a table-wide `delete-row`, any selected column) asks for it. Relations are
+    /// still followed to find the rows. Idempotent like [`Connector::erase`].
+    pub async fn erase_categories(
+        &self,
+        who: &SubjectKeys,
+        categories: &BTreeSet<CategoryId>,
+    ) -> Result<ErasureResult> {
+        self.erase_by(&self.map.only_categories(categories), who)
+            .await
+    }
+
+    async fn erase_by(&self, map: &DatabaseMap, who: &SubjectKeys) -> Result<ErasureResult> {
+        let mut tx = self.begin().await?;
+        let found = self.find(map, &mut tx, who, false).await?;
+        let mut tables = Vec::with_capacity(found.len());
+        // Children before parents: the reverse of the parents-first order.
+        for (t, f) in map.tables.iter().zip(&found).rev() {
+            tables.push(if f.direct.is_empty() {
+                self.erase_table(&mut tx, t, &f.keys).await?
+            } else {
+                self.delete_direct(&mut tx, t, &f.direct).await?
+            });
+        }
+        tx.commit().await.map_err(self.query_err("-", "commit"))?;
+        Ok(ErasureResult {
+            connector: self.map.name.clone(),
+            tables,
+        })
+    }
+
     fn hash(&self, value: &str) -> String {
         let key = self.hash_key.as_ref().map_or(&[][..], |k| k.0.as_slice());
         // HMAC accepts keys of any length, so this never fails.
@@ -543,7 +580,7 @@ impl Connector for SqlConnector {
 
     async fn access(&self, who: &SubjectKeys) -> Result<AccessResult> {
         let mut tx = self.begin().await?;
-        let found = self.find(&mut tx, who, true).await?;
+        let found = self.find(&self.map, &mut tx, who, true).await?;
         tx.commit().await.map_err(self.query_err("-", "commit"))?;
         let tables = self
             .map
@@ -570,22 +607,7 @@ impl Connector for SqlConnector {
     }
 
     async fn erase(&self, who: &SubjectKeys) -> Result<ErasureResult> {
-        let mut tx = self.begin().await?;
-        let found = self.find(&mut tx, who, false).await?;
-        let mut tables = Vec::with_capacity(found.len());
-        // Children before parents: the reverse of the parents-first order.
-        for (t, f) in self.map.tables.iter().zip(&found).rev() {
-            tables.push(if f.direct.is_empty() {
-                self.erase_table(&mut tx, t, &f.keys).await?
-            } else {
-                self.delete_direct(&mut tx, t, &f.direct).await?
-            });
-        }
-        tx.commit().await.map_err(self.query_err("-", "commit"))?;
-        Ok(ErasureResult {
-            connector: self.map.name.clone(),
-            tables,
-        })
+        self.erase_by(&self.map, who).await
     }
 }
 

@@ -240,3 +240,99 @@ async fn errors_name_the_table_not_the_value() {
     );
     assert!(!err.contains("alice"), "{err}");
 }
+
+#[tokio::test]
+async fn erasure_by_category_touches_only_those_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir).await;
+    let pool = pool(&url).await;
+    create_schema(&pool, Dialect::Sqlite).await;
+    seed_customer(&pool, 1, "alice@example.com", 2, 2, 2).await;
+    let conn = SqlConnector::connect_to(&shop_map(), &url, Some(HashKey::new(*b"k")))
+        .await
+        .unwrap();
+    let cats = |c: &[&str]| {
+        c.iter()
+            .map(|s| s.parse().unwrap())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+
+    let r = conn
+        .erase_categories(&alice(), &cats(&["phone", "profile"]))
+        .await
+        .unwrap();
+    assert_eq!(r.rows_changed(), 2, "{r:?}");
+    assert_eq!(
+        text(&pool, "SELECT phone FROM customers WHERE id = 1").await,
+        None
+    );
+    assert_eq!(
+        text(&pool, "SELECT name FROM customers WHERE id = 1")
+            .await
+            .as_deref(),
+        Some("Name 1")
+    );
+    assert_eq!(
+        text(&pool, "SELECT bio FROM profiles WHERE id = 1")
+            .await
+            .as_deref(),
+        Some("-")
+    );
+    assert_eq!(count(&pool, "SELECT COUNT(*) FROM events").await, 8);
+    assert_eq!(
+        conn.erase_categories(&alice(), &cats(&["phone", "profile"]))
+            .await
+            .unwrap()
+            .rows_changed(),
+        0
+    );
+
+    // Deleting orders needs their items and events gone too: select all three.
+    let r = conn
+        .erase_categories(
+            &alice(),
+            &cats(&["postal-address", "purchases", "activity"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.rows_changed(), 2 + 4 + 8, "{r:?}");
+    assert_eq!(
+        text(&pool, "SELECT email FROM customers WHERE id = 1")
+            .await
+            .as_deref(),
+        Some("alice@example.com")
+    );
+}
+
+#[tokio::test]
+async fn connect_all_opens_the_maps_connectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir).await;
+    let pool = pool(&url).await;
+    create_schema(&pool, Dialect::Sqlite).await;
+    seed_customer(&pool, 1, "alice@example.com", 1, 1, 1).await;
+    let text_map = MAP.replace(
+        "[databases.shop]\n",
+        &format!("[databases.shop]\nurl = \"{url}\"\n"),
+    );
+    let map = troth_connectors::DataMap::parse_toml(&text_map, "shop.toml").unwrap();
+    let all = troth_connectors::connect_all(&map, Some(&HashKey::new(*b"k")))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    let got = troth_connectors::access_all(&all, &alice()).await;
+    assert_eq!(got[0].as_ref().unwrap().row_count(), 5);
+
+    let env_map = MAP.replace(
+        "[databases.shop]\n",
+        "[databases.shop]\nurl_env = \"TROTH_CONNECTORS_TEST_UNSET_VARIABLE\"\n",
+    );
+    let map = troth_connectors::DataMap::parse_toml(&env_map, "shop.toml").unwrap();
+    let err = troth_connectors::connect_all(&map, Some(&HashKey::new(*b"k")))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "connector `shop`: environment variable `TROTH_CONNECTORS_TEST_UNSET_VARIABLE` is not set"
+    );
+}
