@@ -27,8 +27,6 @@ const fn m(row: &'static str, reason: &'static str) -> Entry {
 }
 
 const RIGHTS: &str = "rights requests (#7) do not exist yet";
-const OPT_OUT: &str =
-    "opt-out requests (#7) do not exist yet: no HTTP endpoint records a targeting opt-out";
 const NOTICES: &str = "subject notices (#8) do not exist yet: no endpoint queues or lists notices";
 const INCIDENTS: &str = "incidents and their notices (#8) do not exist yet";
 const REPORTS: &str = "aggregate and k-anonymous reports (#8) do not exist yet";
@@ -68,13 +66,15 @@ pub const REGISTRY: &[Entry] = &[
         "s000_r09_partners_get_only_declared_categories_and_purposes",
     ),
     m("S000 R10", REPORTS),
-    m(
+    tn(
         "S000 R11",
-        "the disclosure ledger records the decision's legal basis, not which of the pack's six `disclosure_bases` applies; POST /v1/disclosures takes no disclosure basis and cannot require one",
+        "s000_r11_every_disclosure_records_one_of_the_bases",
+        "a disclosure on consent is the pack's `prior-authorisation` case and may omit the basis; every other one must name one of the six",
     ),
-    m(
+    tn(
         "S000 R12",
-        "authentication and roles are enforced (401/403), but a refused request is not written to the audit log (troth-server)",
+        "s000_r12_wrong_role_denied_and_audited",
+        "a 401 has no tenant to audit and is left to the request log",
     ),
     t("S000 R13", "s000_r13_under_18_needs_guardian_consent"),
     tn(
@@ -172,7 +172,11 @@ pub const REGISTRY: &[Entry] = &[
         "S002 R16",
         "s002_r16_withdrawal_immediate_earlier_events_kept",
     ),
-    m("S002 R17", OPT_OUT),
+    tn(
+        "S002 R17",
+        "s002_r17_targeting_opt_out_denies_marketing",
+        "the opt-out is POST /v1/subjects/{id}/targeting; an opt-out request type with deadlines is #7",
+    ),
     tn(
         "S002 R18",
         "s002_r18_cancel_account",
@@ -207,9 +211,10 @@ pub const REGISTRY: &[Entry] = &[
         "S003 R04",
         "s003_r04_login_provider_gets_only_agreed_fields",
     ),
-    m(
+    tn(
         "S003 R05",
-        "decisions carry `do_not_store` for location, but the vault accepts and keeps a location value under that purpose (troth-server does not enforce the obligation), and there is no history query",
+        "s003_r05_location_never_stored",
+        "the vault refuses to store a `do_not_store` category, so reading it back (the only history there is) finds nothing",
     ),
     t("S003 R06", "s003_r06_location_withdrawal_denies_at_once"),
     t(
@@ -220,9 +225,9 @@ pub const REGISTRY: &[Entry] = &[
         "S003 R08",
         "s003_r08_linked_device_info_erasable_with_the_subject",
     ),
-    m(
+    t(
         "S003 R09",
-        "consent gating works, but the targeting opt-out has no HTTP endpoint (opt-out requests, #7)",
+        "s003_r09_profiling_consent_gated_targeting_opt_out",
     ),
     t("S003 R10", "s003_r10_storage_permission_only_for_bookmarks"),
     t("S003 R11", "s003_r11_third_party_source_needs_attestation"),
@@ -248,10 +253,9 @@ pub const REGISTRY: &[Entry] = &[
     t("S003 R20", "s003_r20_partner_sharing_gated_and_logged"),
     t("S003 R21", "s003_r21_public_disclosure_gate"),
     m("S003 R22", CONTROLLER),
-    tn(
+    t(
         "S003 R23",
         "s003_r23_consent_denied_until_new_version_accepted",
-        "acceptance is shown by consenting again under the new version; accepting a whole version (Fact::AcceptVersion) has no HTTP endpoint",
     ),
     t("S003 R24", "s003_r24_written_guardian_consent_below_18"),
     // S004 — MobTech
@@ -303,7 +307,11 @@ pub const REGISTRY: &[Entry] = &[
         "S004 R17",
         "export and push to a third party (#7) do not exist yet",
     ),
-    m("S004 R18", OPT_OUT),
+    tn(
+        "S004 R18",
+        "s004_r18_opt_out_denies_marketing_allows_service_notices",
+        "the opt-out is POST /v1/subjects/{id}/targeting; an opt-out request type with deadlines is #7",
+    ),
     m(
         "S004 R19",
         "rights requests with deadlines after verification (#7) do not exist yet",

@@ -6,7 +6,7 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 use support::{Backend, Server};
 
 async fn consent_decide_vault_disclose_audit(backend: Backend) {
@@ -139,11 +139,13 @@ async fn consent_decide_vault_disclose_audit(backend: Backend) {
         .post(
             "/v1/disclosures",
             &app,
-            json!({ "subject": sub, "purpose": "legal-compliance", "categories": ["email"], "recipient": "authorities" }),
+            json!({ "subject": sub, "purpose": "legal-compliance", "categories": ["email"], "recipient": "authorities",
+                    "disclosure_basis": "law-or-authority" }),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     assert_eq!(r.json()["basis"], "legal_obligation");
+    assert_eq!(r.json()["disclosure_basis"], "law-or-authority");
     let abroad = json!({ "subject": sub, "purpose": "cross-border-service", "categories": ["email"],
                          "recipient": "overseas-service-node", "destination": "SG" });
     let r = s.post("/v1/disclosures", &app, abroad.clone()).await;
@@ -342,6 +344,7 @@ async fn permission_matrix(backend: Backend) {
     let (_, admin) = s.tenant("Acme").await;
     let sub = s.subject(&admin, json!({})).await;
     let vault = format!("/v1/subjects/{sub}/vault/email/x");
+    let mut refused = 0;
     for role in Role::ALL {
         let token = match role {
             Role::Admin => admin.clone(),
@@ -374,6 +377,7 @@ async fn permission_matrix(backend: Backend) {
         for (perm, r) in calls {
             assert_ne!(r.status, StatusCode::UNAUTHORIZED, "{role:?} {perm:?}");
             let forbidden = r.status == StatusCode::FORBIDDEN;
+            refused += usize::from(forbidden);
             assert_eq!(
                 forbidden,
                 !allows(role, perm),
@@ -382,6 +386,22 @@ async fn permission_matrix(backend: Backend) {
                 r.text()
             );
         }
+    }
+    // Every refusal is in the audit log: the key, the route template, the permission.
+    let log = s.get("/v1/audit?limit=1000", &admin).await.json();
+    let denied: Vec<&Value> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "access.denied")
+        .collect();
+    assert!(refused > 0);
+    assert_eq!(denied.len(), refused);
+    for e in denied {
+        assert!(e["actor"].as_str().unwrap().starts_with("key:"), "{e}");
+        assert!(e["target"].as_str().unwrap().starts_with("/v1/"), "{e}");
+        assert!(!e.to_string().contains(&sub), "route templates only: {e}");
+        assert!(e["detail"].as_str().unwrap().contains("permission"), "{e}");
     }
 }
 
@@ -711,6 +731,8 @@ async fn openapi_describes_every_operation() {
         "POST /v1/requests/{request}/verification/confirm",
         "POST /v1/subjects",
         "POST /v1/subjects/lookup",
+        "POST /v1/subjects/{subject}/accept-version",
+        "POST /v1/subjects/{subject}/targeting",
         "PUT /v1/subjects/{subject}/vault/{category}/{record}",
     ];
     assert_eq!(ops, expected);

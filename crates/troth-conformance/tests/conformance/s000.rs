@@ -275,3 +275,83 @@ pub async fn s000_r14_new_version_published_with_changes_highlighted(b: Backend)
         "the diff lists the changed field: {diff}"
     );
 }
+
+pub async fn s000_r11_every_disclosure_records_one_of_the_bases(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    let to_authorities = json!({ "subject": sub, "purpose": "legal-compliance",
+        "categories": ["account-name", "phone"], "recipient": "authorities" });
+    allowed(&t.decide(to_authorities.clone()).await);
+    // A disclosure resting on something other than consent must name its case.
+    let r = t.disclose(to_authorities.clone()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["field"], "disclosure_basis", "{}", r.text());
+    // A case the policy does not list is rejected, naming the field.
+    let mut unknown = to_authorities.clone();
+    unknown["disclosure_basis"] = json!("because-we-can");
+    let r = t.disclose(unknown).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["field"], "disclosure_basis", "{}", r.text());
+    assert!(t.disclosures(&sub).await.is_empty(), "nothing was recorded");
+    // One of the six listed cases: recorded with it.
+    let mut listed = to_authorities;
+    listed["disclosure_basis"] = json!("law-or-authority");
+    let r = t.disclose(listed).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["disclosure_basis"], "law-or-authority");
+    // Sharing on consent is itself the "prior authorisation" case; a basis may be named.
+    t.give(&sub, "registration").await;
+    let mut to_affiliate = json!({ "subject": sub, "purpose": "registration",
+        "categories": ["account-name"], "recipient": "affiliates" });
+    let r = t.disclose(to_affiliate.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    to_affiliate["disclosure_basis"] = json!("prior-authorisation");
+    let r = t.disclose(to_affiliate).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let ledger = t.disclosures(&sub).await;
+    assert_eq!(ledger.len(), 3);
+    assert_eq!(ledger[0]["basis"], "legal_obligation");
+    assert_eq!(ledger[0]["disclosure_basis"], "law-or-authority");
+    assert_eq!(ledger[1]["basis"], "consent");
+    assert_eq!(ledger[1]["disclosure_basis"], serde_json::Value::Null);
+    assert_eq!(ledger[2]["disclosure_basis"], "prior-authorisation");
+}
+
+pub async fn s000_r12_wrong_role_denied_and_audited(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "registration").await;
+    let path = format!("/v1/subjects/{sub}/vault/phone/primary?purpose=registration");
+    // No key: 401.
+    let r = t
+        .call(Method::GET, &path, None, axum::body::Body::empty(), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
+    // An auditor may read the audit log but not personal information: 403, audited.
+    let auditor = t.key("auditor", None).await;
+    let r = t.get_as(&path, &auditor).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let log = t.audit_actions().await;
+    let denied: Vec<_> = log
+        .iter()
+        .filter(|e| e["action"] == "access.denied")
+        .collect();
+    assert_eq!(denied.len(), 1, "{log:?}");
+    let e = denied[0];
+    assert!(e["actor"].as_str().unwrap().starts_with("key:"), "{e}");
+    assert_eq!(
+        e["target"], "/v1/subjects/{subject}/vault/{category}/{record}",
+        "the route template, never the URL"
+    );
+    assert!(e["detail"].as_str().unwrap().contains("vault_read"), "{e}");
+    let text = e.to_string();
+    assert!(
+        !text.contains(&sub),
+        "no subject id in the denial entry: {e}"
+    );
+    assert!(!text.contains("registration"), "no query value in it: {e}");
+    // The chain still verifies with the denial in it.
+    let v = t.get_as("/v1/audit/verify", &auditor).await;
+    assert_eq!(v.status, StatusCode::OK, "{}", v.text());
+    assert_eq!(v.json()["intact"], true, "{}", v.text());
+}

@@ -87,6 +87,9 @@ pub async fn s001_r04_sharing_only_to_declared_recipients_logged(b: Backend) {
     let d = t.decide(ok.clone()).await;
     allowed(&d);
     assert!(must_record(&d, "sharing"));
+    // Sharing on the contract basis names the policy's case for it.
+    let mut ok = ok;
+    ok["disclosure_basis"] = json!("affiliates-and-partners");
     let r = t.disclose(ok).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let wrong = json!({ "subject": sub, "purpose": "personalisation",
@@ -130,6 +133,7 @@ pub async fn s001_r05_transfer_needs_separate_consent_logged_with_destination(b:
     assert!(must_record(&d, "transfer"));
     let mut with_dest = hk;
     with_dest["destination"] = json!("HK");
+    with_dest["disclosure_basis"] = json!("consent");
     let r = t.disclose(with_dest).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let ledger = t.disclosures(&sub).await;

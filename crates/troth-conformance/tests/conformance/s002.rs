@@ -362,3 +362,32 @@ pub async fn s002_r23_old_version_until_the_new_one_takes_effect(b: Backend) {
     allowed(&d);
     assert_eq!(d["version"], v1, "decisions use the old version until then");
 }
+
+pub async fn s002_r17_targeting_opt_out_denies_marketing(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    let other = t.adult().await;
+    t.give(&sub, "marketing").await;
+    t.give(&sub, "email-tracking").await;
+    allowed(&t.ask(&sub, "marketing", &["email"]).await);
+    // The opt-out request, sent with the person's own key.
+    let own = t.key("subject", Some(&sub)).await;
+    let r = t.targeting_as(&sub, true, &own).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    denied(
+        &t.ask(&sub, "marketing", &["email"]).await,
+        "targeting_opt_out",
+    );
+    // Not a marketing purpose: unaffected.
+    allowed(
+        &t.ask(&sub, "email-tracking", &["email", "email-interaction"])
+            .await,
+    );
+    // That key cannot opt anybody else out.
+    let r = t.targeting_as(&other, true, &own).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    // Opting back in.
+    let r = t.targeting_as(&sub, false, &own).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    allowed(&t.ask(&sub, "marketing", &["email"]).await);
+}

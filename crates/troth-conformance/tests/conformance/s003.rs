@@ -469,8 +469,36 @@ pub async fn s003_r23_consent_denied_until_new_version_accepted(b: Backend) {
     );
     // Non-consent purposes are not affected.
     allowed(&t.ask(&sub, "security", &["device-id"]).await);
-    t.give(&sub, "personalised-content").await;
+    // The person clicks "Agree" on the version in force: the earlier consent counts.
+    let r = t
+        .post(
+            &format!("/v1/subjects/{sub}/accept-version"),
+            json!({ "version": "current", "method": "banner", "evidence": "0a".repeat(32) }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     allowed(&t.ask(&sub, "personalised-content", &cats).await);
+    let history = t
+        .get(&format!("/v1/subjects/{sub}/consents/history"))
+        .await
+        .json();
+    let accepted = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["fact"]["type"] == "accept_version")
+        .cloned()
+        .expect("the acceptance is in the ledger");
+    assert_eq!(accepted["fact"]["method"], "banner", "{accepted}");
+    // An unknown version is refused, naming the field.
+    let r = t
+        .post(
+            &format!("/v1/subjects/{sub}/accept-version"),
+            json!({ "version": "ab".repeat(32), "method": "form" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["field"], "version");
 }
 
 pub async fn s003_r24_written_guardian_consent_below_18(b: Backend) {
@@ -491,4 +519,90 @@ pub async fn s003_r24_written_guardian_consent_below_18(b: Backend) {
     t.consent(by_guardian("written", json!("07".repeat(32))))
         .await;
     allowed(&t.ask(&sub, "bookmarks-downloads", &["saved-media"]).await);
+}
+
+pub async fn s003_r05_location_never_stored(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "location-services").await;
+    t.give_scope(&sub, "location-services", cat("location"))
+        .await;
+    // Used at the moment: allowed, with the obligation not to store it.
+    let d = t.ask(&sub, "location-services", &["location"]).await;
+    allowed(&d);
+    assert!(
+        d["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["obligation"] == "do_not_store" && o["category"] == "location"),
+        "{d}"
+    );
+    // The vault refuses to keep it, saying why.
+    let path = format!("/v1/subjects/{sub}/vault/location/now");
+    let r = t
+        .send(
+            Method::PUT,
+            &path,
+            &t.app,
+            json!({ "value": "39.9042,116.4074", "purpose": "location-services" }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("do_not_store"), "{}", r.text());
+    assert!(!r.text().contains("39.9042"), "the value is never echoed");
+    // No history: nothing was kept.
+    let r = t.get(&format!("{path}?purpose=location-services")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    assert!(
+        !t.audit_actions()
+            .await
+            .iter()
+            .any(|e| e["action"] == "vault.write"),
+        "nothing was written"
+    );
+}
+
+pub async fn s003_r09_profiling_consent_gated_targeting_opt_out(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    let cats = ["device-info", "preference-profile"];
+    denied(
+        &t.ask(&sub, "personalised-content", &cats).await,
+        "consent_missing",
+    );
+    t.give(&sub, "personalised-content").await;
+    t.give(&sub, "ads-personalised").await;
+    allowed(&t.ask(&sub, "personalised-content", &cats).await);
+    allowed(
+        &t.ask(
+            &sub,
+            "ads-personalised",
+            &["cookie-id", "preference-profile"],
+        )
+        .await,
+    );
+    // The person opts out of targeting with their own key.
+    let own = t.key("subject", Some(&sub)).await;
+    let r = t.targeting_as(&sub, true, &own).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    denied(
+        &t.ask(&sub, "personalised-content", &cats).await,
+        "targeting_opt_out",
+    );
+    denied(
+        &t.ask(
+            &sub,
+            "ads-personalised",
+            &["cookie-id", "preference-profile"],
+        )
+        .await,
+        "targeting_opt_out",
+    );
+    // Purposes that do not target are unaffected.
+    allowed(&t.ask(&sub, "security", &["device-id"]).await);
+    // Opting back in restores the consented purposes.
+    t.targeting(&sub, false).await;
+    allowed(&t.ask(&sub, "personalised-content", &cats).await);
 }

@@ -132,6 +132,9 @@ pub async fn s004_r08_affiliate_declared_logged_purpose_change_needs_consent(b: 
     let d = t.decide(ok.clone()).await;
     allowed(&d);
     assert!(must_record(&d, "sharing"));
+    // Not on consent: the disclosure names the policy's case for affiliates.
+    let mut ok = ok;
+    ok["disclosure_basis"] = json!("affiliates");
     assert_eq!(t.disclose(ok).await.status, StatusCode::CREATED);
     assert_eq!(
         t.disclosures(&sub).await[0]["recipient"],
@@ -188,9 +191,12 @@ pub async fn s004_r10_disclosure_by_law_records_its_exemption(b: Backend) {
     assert_eq!(d["basis"]["legal"], "legal_obligation", "{d}");
     assert_eq!(d["basis"]["exemption"], "other-law", "{d}");
     assert!(must_record(&d, "sharing"));
+    let mut q = q;
+    q["disclosure_basis"] = json!("law-or-authority");
     let r = t.disclose(q).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     assert_eq!(r.json()["basis"], "legal_obligation");
+    assert_eq!(r.json()["disclosure_basis"], "law-or-authority");
     // Without the law, a transfer needs the explicit consent the gate asks for.
     denied(
         &t.decide(json!({ "subject": sub, "purpose": "developer-marketing",
@@ -292,4 +298,18 @@ pub async fn s004_r26_every_version_retrievable_by_number_and_date(b: Backend) {
         }
     }
     assert_eq!(list[0]["label"], "2019-12-13");
+}
+
+pub async fn s004_r18_opt_out_denies_marketing_allows_service_notices(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.give(&sub, "developer-marketing").await;
+    allowed(&t.ask(&sub, "developer-marketing", &["email"]).await);
+    allowed(&t.ask(&sub, "service-notices", &["email"]).await);
+    t.targeting(&sub, true).await;
+    denied(
+        &t.ask(&sub, "developer-marketing", &["email"]).await,
+        "targeting_opt_out",
+    );
+    allowed(&t.ask(&sub, "service-notices", &["email"]).await);
 }

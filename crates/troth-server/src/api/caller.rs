@@ -1,14 +1,15 @@
 //! Who is calling: the authentication and rate-limit middleware, and the
 //! [`Caller`] it leaves in the request for handlers.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use axum::extract::{Request, State};
-use axum::http::header;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
-use troth_store::{ServiceStore, SubjectId, TenantId};
+use jiff::Timestamp;
+use troth_store::{AuditEvent, ServiceStore, Store, SubjectId, TenantId};
 
 use crate::api::state::AppState;
 use crate::auth::{KeyHash, Permission, Role, allows, bearer};
@@ -25,6 +26,9 @@ pub struct Caller {
     pub role: Role,
     /// For subject keys: the only subject they may act for.
     pub subject: Option<SubjectId>,
+    /// The permission a handler refused (set by [`Caller::require`]), so the
+    /// middleware can audit the refusal once the answer is known.
+    denied: Arc<OnceLock<Permission>>,
 }
 
 impl Caller {
@@ -33,6 +37,8 @@ impl Caller {
         if allows(self.role, perm) {
             Ok(())
         } else {
+            // Only the first refusal of a request is kept; one is all there is.
+            let _ = self.denied.set(perm);
             Err(ApiError::new(
                 ProblemKind::Forbidden,
                 format!(
@@ -137,11 +143,46 @@ pub async fn authenticate(
         .retry_after(secs.max(1))
         .into_response();
     }
-    req.extensions_mut().insert(Caller {
+    let caller = Caller {
         tenant: record.tenant,
         key_id: record.key_id,
         role,
         subject: record.subject,
-    });
-    next.run(req).await
+        denied: Arc::new(OnceLock::new()),
+    };
+    // The route template, never the URL: paths hold subject ids, queries values.
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    req.extensions_mut().insert(caller.clone());
+    let res = next.run(req).await;
+    if res.status() == StatusCode::FORBIDDEN
+        && let Some(perm) = caller.denied.get()
+    {
+        audit_denied(&state, &caller, *perm, &method, route).await;
+    }
+    res
+}
+
+/// Appends `access.denied` to the tenant's audit log for a request refused 403. A
+/// failure is logged (ids only) and does not change the answer.
+async fn audit_denied(
+    state: &AppState,
+    caller: &Caller,
+    perm: Permission,
+    method: &str,
+    route: String,
+) {
+    let event = AuditEvent {
+        time: Timestamp::now(),
+        actor: caller.actor(),
+        action: "access.denied".to_owned(),
+        target: route,
+        detail: serde_json::json!({ "permission": perm, "method": method }).to_string(),
+    };
+    if let Err(e) = state.store.append_audit(&caller.tenant, vec![event]).await {
+        tracing::error!(error = %e, key = %caller.key_id, "auditing a denied request failed");
+    }
 }

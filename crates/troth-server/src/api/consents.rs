@@ -1,5 +1,6 @@
 //! `/v1/consents`: record consent events (each answered with a signed receipt),
-//! read a subject's current consent state and history, re-issue receipts.
+//! read a subject's current consent state and history, re-issue receipts; a
+//! subject's targeting opt-out and explicit acceptance of a policy version.
 
 use std::sync::Arc;
 
@@ -282,6 +283,126 @@ pub async fn receipt(
         receipt_id,
         receipt,
     }))
+}
+
+/// A subject's opt-out of targeted marketing, advertising and profiling.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetingInput {
+    /// `true` to opt out, `false` to opt back in.
+    pub opted_out: bool,
+}
+
+/// A ledger event recorded for a subject (no receipt: it is not a consent).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Appended {
+    /// The ledger event id.
+    pub event_id: String,
+    /// Its position in the tenant's ledger.
+    pub seq: u64,
+}
+
+/// Appends `fact` for `subject` now and answers 201 with the event.
+async fn append_fact(
+    state: &AppState,
+    rt: &crate::api::state::TenantRuntime,
+    subject: troth_core::SubjectId,
+    fact: Fact,
+) -> Result<(StatusCode, axum::Json<Appended>), ApiError> {
+    let event = LedgerEvent {
+        id: event_id(),
+        tenant: rt.core,
+        subject,
+        at: Timestamp::now(),
+        fact,
+    };
+    let ack = append(state, rt, &event).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(Appended {
+            event_id: event.id.to_string(),
+            seq: ack.seq,
+        }),
+    ))
+}
+
+/// Records that the subject opted out of targeting (or back in). While opted out,
+/// decisions deny marketing, advertising and profiling purposes, never service
+/// notices. Subject keys may record it for their own subject.
+#[utoipa::path(post, path = "/v1/subjects/{subject}/targeting", tag = "consent",
+    request_body = TargetingInput,
+    params(("subject" = String, Path, description = "Subject id"),
+           ("Idempotency-Key" = Option<String>, Header, description = "retry-safe writes")),
+    responses((status = 201, body = Appended), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn targeting(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    Path(subject): Path<String>,
+    ApiJson(req): ApiJson<TargetingInput>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::WriteConsent)?;
+    let rt = runtime(&state, &caller).await?;
+    let subject = existing_subject(&state, &rt, &caller, &subject, "subject").await?;
+    let fact = Fact::TargetingOptOut {
+        opted_out: req.opted_out,
+    };
+    append_fact(&state, &rt, subject, fact).await
+}
+
+/// How an acceptance was captured.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AcceptMethod {
+    /// A banner.
+    Banner,
+    /// A form or settings page.
+    Form,
+    /// The tenant's backend through the API.
+    Api,
+}
+
+/// The subject's explicit acceptance ("Agree") of a policy version.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInput {
+    /// The version's content hash (or label), or `current` for the one in force.
+    pub version: String,
+    /// `banner`, `form` or `api`.
+    pub method: AcceptMethod,
+    /// Hash (64 hex digits) of the evidence kept elsewhere.
+    #[schema(value_type = Option<String>)]
+    pub evidence: Option<EvidenceHash>,
+}
+
+/// Records that the subject accepted a policy version: consents given under earlier
+/// versions count again for purposes that needed renewal under it.
+#[utoipa::path(post, path = "/v1/subjects/{subject}/accept-version", tag = "consent",
+    request_body = AcceptInput,
+    params(("subject" = String, Path, description = "Subject id"),
+           ("Idempotency-Key" = Option<String>, Header, description = "retry-safe writes")),
+    responses((status = 201, body = Appended), (status = 404), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn accept_version(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    Path(subject): Path<String>,
+    ApiJson(req): ApiJson<AcceptInput>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(Permission::WriteConsent)?;
+    let rt = runtime(&state, &caller).await?;
+    let subject = existing_subject(&state, &rt, &caller, &subject, "subject").await?;
+    let version = version_for(&rt, Some(&req.version), Timestamp::now()).await?;
+    let fact = Fact::AcceptVersion {
+        version: version.version.hash,
+        method: match req.method {
+            AcceptMethod::Banner => Method::Banner,
+            AcceptMethod::Form => Method::Form,
+            AcceptMethod::Api => Method::Api,
+        },
+        evidence: req.evidence,
+    };
+    append_fact(&state, &rt, subject, fact).await
 }
 
 /// The public key receipts are signed with, as a JWK (no authentication needed).

@@ -1,5 +1,10 @@
 //! `/v1/disclosures`: the disclosure ledger. A disclosure (sharing, cross-border
-//! transfer, public disclosure) is recorded only when the decision engine allows it.
+//! transfer, public disclosure) is recorded only when the decision engine allows it,
+//! and, where the pack lists the cases in which data may be disclosed
+//! (`disclosure_bases`), only with one of them unless the person consented.
+//!
+//! The disclosure basis is stored with the legal basis as `<legal>:<disclosure
+//! basis id>` (neither contains a `:`), so the ledger needs no extra column.
 
 use std::sync::Arc;
 
@@ -14,7 +19,7 @@ use utoipa::ToSchema;
 
 use crate::api::caller::Caller;
 use crate::api::decisions::{Question, request};
-use crate::api::state::{AppState, store_subject};
+use crate::api::state::{AppState, TenantRuntime, store_subject};
 use crate::api::{existing_subject, no_policy, runtime, signals, store_error};
 use crate::auth::Permission;
 use crate::error::{ApiError, ProblemKind};
@@ -37,6 +42,9 @@ pub struct NewDisclosure {
     /// When it happened; default now.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub at: Option<Timestamp>,
+    /// Which of the pack's `disclosure_bases` applies (its id). Required when the
+    /// pack lists disclosure bases and the decision's legal basis is not consent.
+    pub disclosure_basis: Option<String>,
 }
 
 /// A recorded disclosure.
@@ -52,6 +60,8 @@ pub struct DisclosureInfo {
     pub purpose: String,
     /// Legal basis the decision rested on.
     pub basis: String,
+    /// The pack's disclosure basis (id) it was made under, if one was given.
+    pub disclosure_basis: Option<String>,
     /// Destination country.
     pub destination: Option<String>,
     /// When.
@@ -61,20 +71,66 @@ pub struct DisclosureInfo {
 
 impl From<Disclosure> for DisclosureInfo {
     fn from(d: Disclosure) -> Self {
+        let (basis, disclosure_basis) = match d.basis.split_once(':') {
+            Some((legal, db)) => (legal.to_owned(), Some(db.to_owned())),
+            None => (d.basis, None),
+        };
         Self {
             disclosure_id: d.disclosure_id,
             recipient: d.recipient,
             categories: d.categories,
             purpose: d.purpose,
-            basis: d.basis,
+            basis,
+            disclosure_basis,
             destination: d.destination,
             time: d.time,
         }
     }
 }
 
+/// Checks `disclosure_basis` against the pack in force: an unknown id is 422; none
+/// is 422 when the pack lists disclosure bases and the legal basis is not consent.
+async fn disclosure_basis(
+    rt: &TenantRuntime,
+    given: Option<&str>,
+    legal: &str,
+) -> Result<Option<String>, ApiError> {
+    let published = rt.in_force(Timestamp::now()).await.ok_or_else(no_policy)?;
+    let bases = &published.policy.disclosure_bases;
+    let listed = || {
+        bases
+            .iter()
+            .map(|b| format!("`{}`", b.id.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match given {
+        Some(id) if bases.iter().any(|b| b.id.as_str() == id) => Ok(Some(id.to_owned())),
+        Some(_) => Err(ApiError::new(
+            ProblemKind::Unprocessable,
+            "the policy lists no disclosure basis with that id",
+        )
+        .field("disclosure_basis")
+        .hint(if bases.is_empty() {
+            "this policy lists no disclosure bases; leave the field out".to_owned()
+        } else {
+            format!("one of {}", listed())
+        })),
+        None if !bases.is_empty() && legal != "consent" => Err(ApiError::new(
+            ProblemKind::Unprocessable,
+            format!(
+                "the policy discloses data only in the cases it lists, and this disclosure rests on `{legal}`, not consent: name the case"
+            ),
+        )
+        .field("disclosure_basis")
+        .hint(format!("one of {}", listed()))),
+        None => Ok(None),
+    }
+}
+
 /// Records a disclosure after asking the decision engine; a denied one is 422 with
-/// the reason codes and nothing is recorded.
+/// the reason codes and nothing is recorded. Where the pack lists disclosure bases,
+/// one of them is required unless the decision rests on consent.
 #[utoipa::path(post, path = "/v1/disclosures", tag = "disclosures", request_body = NewDisclosure,
     responses((status = 201, body = DisclosureInfo), (status = 404), (status = 422)),
     security(("bearer" = [])))]
@@ -116,7 +172,7 @@ pub async fn record(
     let Some(subject) = subject else {
         return Err(ApiError::not_found("subject"));
     };
-    let basis = decision
+    let legal = decision
         .basis
         .as_ref()
         .and_then(|b| serde_json::to_value(b.legal).ok())
@@ -125,6 +181,10 @@ pub async fn record(
             tracing::error!("allowed disclosure without a basis");
             ApiError::internal()
         })?;
+    let basis = match disclosure_basis(&rt, d.disclosure_basis.as_deref(), &legal).await? {
+        Some(db) => format!("{legal}:{db}"),
+        None => legal,
+    };
     let record = Disclosure {
         tenant: caller.tenant.clone(),
         subject: store_subject(subject),

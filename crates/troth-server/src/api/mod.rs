@@ -58,6 +58,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(consents::receipt),
         )
         .route(
+            "/v1/subjects/{subject}/targeting",
+            post(consents::targeting),
+        )
+        .route(
+            "/v1/subjects/{subject}/accept-version",
+            post(consents::accept_version),
+        )
+        .route(
             "/v1/subjects/{subject}/vault/{category}/{record}",
             put(vault::put).get(vault::get).delete(vault::delete),
         )

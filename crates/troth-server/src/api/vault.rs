@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use troth_core::{DecisionRequest, SubjectId as CoreSubject};
+use troth_core::{Decision, DecisionRequest, Obligation, SubjectId as CoreSubject};
 use troth_store::{Access, Store, VaultKey};
 use utoipa::ToSchema;
 
@@ -21,14 +21,14 @@ use crate::error::{ApiError, ProblemKind};
 use crate::extract::ApiJson;
 
 /// Refuses (422, with the reason codes) unless the policy allows `purpose` to use
-/// `category` for the subject now.
+/// `category` for the subject now; answers the allowing decision.
 pub async fn check_purpose(
     rt: &TenantRuntime,
     subject: CoreSubject,
     purpose: &str,
     category: &str,
     headers: &HeaderMap,
-) -> Result<(), ApiError> {
+) -> Result<Decision, ApiError> {
     let req = DecisionRequest::try_new(purpose, &[category], Timestamp::now())
         .map_err(|_| bad("purpose", "not a valid purpose or category id"))?
         .with_signals(signals(headers));
@@ -38,7 +38,7 @@ pub async fn check_purpose(
         .ok_or_else(no_policy)?
         .decide(Some(subject), &req);
     if d.allow {
-        return Ok(());
+        return Ok(d);
     }
     let codes: Vec<&str> = d.reasons.iter().map(|r| r.code()).collect();
     Err(ApiError::new(
@@ -100,7 +100,8 @@ async fn key(
     Ok((rt, id, key))
 }
 
-/// Stores (or replaces) one value.
+/// Stores (or replaces) one value. Refused (422) when the decision obliges the
+/// caller not to store the category (`do_not_store`).
 #[utoipa::path(put, path = "/v1/subjects/{subject}/vault/{category}/{record}", tag = "vault",
     request_body = PutValue,
     params(("subject" = String, Path, description = "Subject id"), ("category" = String, Path, description = "Category id"), ("record" = String, Path, description = "Record id")),
@@ -114,7 +115,22 @@ pub async fn put(
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::VaultWrite)?;
     let (rt, id, key) = key(&state, &caller, &path).await?;
-    check_purpose(&rt, id, &body.purpose, &path.1, &headers).await?;
+    let decision = check_purpose(&rt, id, &body.purpose, &path.1, &headers).await?;
+    let never_stored = decision
+        .obligations
+        .iter()
+        .any(|o| matches!(o, Obligation::DoNotStore { category } if category.as_str() == path.1));
+    if never_stored {
+        return Err(ApiError::new(
+            ProblemKind::Unprocessable,
+            format!(
+                "the policy lets purpose `{}` use `{}` only at the moment and never store it: do_not_store",
+                body.purpose, path.1
+            ),
+        )
+        .field("category")
+        .hint("use the value when it is collected and do not keep it; the policy marks the category `stored = false`"));
+    }
     state
         .store
         .vault_put(

@@ -288,6 +288,24 @@ impl T {
         r.json().as_array().unwrap().clone()
     }
 
+    /// Records a targeting opt-out (`true`) or opt-in (`false`) with `token`.
+    pub async fn targeting_as(&self, sub: &str, opted_out: bool, token: &str) -> Reply {
+        self.send(
+            Method::POST,
+            &format!("/v1/subjects/{sub}/targeting"),
+            token,
+            json!({ "opted_out": opted_out }),
+            &[],
+        )
+        .await
+    }
+
+    /// Records a targeting opt-out or opt-in with the app key; it must be accepted.
+    pub async fn targeting(&self, sub: &str, opted_out: bool) {
+        let r = self.targeting_as(sub, opted_out, &self.app).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    }
+
     /// The audit log's actions, oldest first.
     pub async fn audit_actions(&self) -> Vec<Value> {
         let r = self.get_as("/v1/audit?limit=1000", &self.admin).await;
