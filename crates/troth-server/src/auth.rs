@@ -274,6 +274,8 @@ mod tests {
                     P::WriteDisclosures,
                     P::ReadDisclosures,
                     P::ReadAudit,
+                    P::SubmitRequests,
+                    P::WorkRequests,
                 ],
             ),
             (
@@ -290,6 +292,7 @@ mod tests {
                     P::VaultDelete,
                     P::WriteDisclosures,
                     P::ReadDisclosures,
+                    P::SubmitRequests,
                 ],
             ),
             (
@@ -309,6 +312,7 @@ mod tests {
                     P::ReadConsent,
                     P::VaultRead,
                     P::ReadDisclosures,
+                    P::SubmitRequests,
                 ],
             ),
         ];
