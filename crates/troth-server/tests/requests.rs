@@ -158,6 +158,29 @@ async fn requests_follow_the_pack(backend: Backend) {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     assert_eq!(r.json()["status"], "in_progress");
+    // s002 allows 4 free requests a year; the fifth may carry a fee.
+    assert_eq!(r.json()["fee"]["decision"], "free");
+    for _ in 0..3 {
+        s.post(
+            "/v1/requests",
+            &admin,
+            json!({ "subject": sub, "kind": "complaint" }),
+        )
+        .await;
+    }
+    let fifth = s
+        .post(
+            "/v1/requests",
+            &admin,
+            json!({ "subject": sub, "kind": "complaint" }),
+        )
+        .await;
+    assert_eq!(
+        fifth.json()["fee"]["decision"],
+        "fee_may_apply",
+        "{}",
+        fifth.text()
+    );
     // PIPL allows no extension.
     let id = r.json()["request_id"].as_str().unwrap().to_owned();
     let r = s
@@ -200,7 +223,6 @@ async fn requests_follow_the_pack(backend: Backend) {
             .is_empty()
     );
 }
-
 
 /// s004 counts 15 days from verification: a code sent over real SMTP, read from
 /// the inbox, proves the identity and starts the clock.

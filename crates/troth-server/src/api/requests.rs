@@ -13,8 +13,8 @@ use axum::response::IntoResponse;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use troth_core::{
-    AccountStatus, Alarm, Channel, Fact, HolidayCalendar, LedgerEvent, RequestDetails, RequestKind,
-    RequestRules, RightsRequest, Submitter, Transition, TransitionEvent,
+    AccountStatus, Alarm, Channel, Fact, FeeDecision, HolidayCalendar, LedgerEvent, RequestDetails,
+    RequestKind, RequestRules, RightsRequest, Submitter, Transition, TransitionEvent, repeat_fee,
 };
 use troth_store::{
     Access, CodeCheck, RequestFilter, RequestRecord, RequestUpdate, RightsStore, Store, StoreError,
@@ -68,6 +68,11 @@ pub struct RequestView {
     /// When it was received.
     #[schema(value_type = String, format = DateTime)]
     pub received: Timestamp,
+    /// On submission: whether this request is within the pack's free requests per
+    /// period or a fee may be charged (`no_limit`, `free`, `fee_may_apply`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub fee: Option<FeeDecision>,
     /// Every transition, oldest first (on single reads).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
@@ -160,6 +165,7 @@ fn view(l: &Loaded, with_events: bool) -> RequestView {
         due: end_of(&l.calendar, l.request.due(&l.rules, &l.calendar)),
         alarm: l.request.alarm(now, &l.rules, &l.calendar),
         received: l.details.received_at,
+        fee: None,
         events: if with_events {
             l.events.clone()
         } else {
@@ -195,6 +201,20 @@ pub async fn submit(
         to_third_party: req.to_third_party,
         received_at: now,
     };
+    // Free requests are counted per subject over the pack's period (seed 002 Five.8).
+    let previous: Vec<Timestamp> = state
+        .store
+        .requests(
+            &caller.tenant,
+            &RequestFilter::Subject(store_subject(subject)),
+            10_000,
+        )
+        .await
+        .map_err(store_error)?
+        .into_iter()
+        .map(|r| r.received)
+        .collect();
+    let fee = repeat_fee(&previous, now, rules.free_requests.as_ref());
     let (mut request, first) = RightsRequest::receive(details, &rules, &calendar)
         .map_err(|e| ApiError::new(ProblemKind::Unprocessable, e.to_string()))?;
     let mut events = vec![first];
@@ -239,7 +259,9 @@ pub async fn submit(
             .map_err(store_error)?;
     }
     let loaded = load(&state, &caller, &id).await?;
-    Ok((StatusCode::CREATED, axum::Json(view(&loaded, true))))
+    let mut body = view(&loaded, true);
+    body.fee = Some(fee);
+    Ok((StatusCode::CREATED, axum::Json(body)))
 }
 
 /// One request with its transitions.
