@@ -26,7 +26,6 @@ const fn m(row: &'static str, reason: &'static str) -> Entry {
     }
 }
 
-const RIGHTS: &str = "rights requests (#7) do not exist yet";
 const NOTICES: &str = "subject notices (#8) do not exist yet: no endpoint queues or lists notices";
 const INCIDENTS: &str = "incidents and their notices (#8) do not exist yet";
 const REPORTS: &str = "aggregate and k-anonymous reports (#8) do not exist yet";
@@ -98,14 +97,19 @@ pub const REGISTRY: &[Entry] = &[
         "S001 R06",
         "legal holds (#8) and deletion requests (#7) do not exist yet",
     ),
-    m("S001 R07", RIGHTS),
+    tn(
+        "S001 R07",
+        "s001_r07_shared_content_deletion_completes_audited",
+        "the shared content is a vault record (user-content); completion crypto-shreds the subject, so all of their records go, not one post",
+    ),
     t(
         "S001 R08",
         "s001_r08_sensitive_categories_need_separate_consent",
     ),
-    m(
+    tn(
         "S001 R09",
-        "rights requests with an identity-verification state (#7) do not exist yet",
+        "s001_r09_requests_stay_verifying_until_identity_proven",
+        "identity is proven by the one-time email code (POST /v1/requests/{id}/verification, …/confirm); access and correction are carried out outside troth, so only deletion's execution is observable",
     ),
     t("S001 R10", "s001_r10_tls_with_hsts"),
     m(
@@ -119,7 +123,7 @@ pub const REGISTRY: &[Entry] = &[
         "S001 R15",
         "s001_r15_rights_reduction_needs_renewed_consent",
     ),
-    m("S001 R16", "complaint requests (#7) do not exist yet"),
+    t("S001 R16", "s001_r16_complaint_tracked_to_an_answer"),
     // S002 — template
     t(
         "S002 R01",
@@ -189,16 +193,16 @@ pub const REGISTRY: &[Entry] = &[
     m("S002 R20", "explanation requests (#7) do not exist yet"),
     m(
         "S002 R21",
-        "rights requests with verification, free-request limits and refusal reasons (#7) do not exist yet",
+        "fee flag not exposed: the verification step and the pack's refusal reasons work (see S001 R09, S004 R21), but POST /v1/requests returns no `fee` field, so the limit of 4 free requests per 365 days is not observable",
     ),
     m("S002 R22", SWEEP),
     t(
         "S002 R23",
         "s002_r23_old_version_until_the_new_one_takes_effect",
     ),
-    m(
+    t(
         "S002 R24",
-        "the contact is rendered, but complaint requests with a 30-day deadline (#7) do not exist yet",
+        "s002_r24_contact_rendered_complaint_due_in_30_days",
     ),
     // S003 — coach app
     t("S003 R01", "s003_r01_basic_never_blocked"),
@@ -291,7 +295,7 @@ pub const REGISTRY: &[Entry] = &[
     m("S004 R12", "PIA/RoPA reports (#8) do not exist yet"),
     m(
         "S004 R13",
-        "the channels are in the pack, but rights requests recording their channel (#7) do not exist yet",
+        "the channels are rendered and POST /v1/requests accepts `channel`, but the recorded channel is not observable: GET /v1/requests/{id} returns neither the request's details nor its channel, and the `request.received` audit entry holds only kind and subject",
     ),
     m(
         "S004 R14",
@@ -312,18 +316,16 @@ pub const REGISTRY: &[Entry] = &[
         "s004_r18_opt_out_denies_marketing_allows_service_notices",
         "the opt-out is POST /v1/subjects/{id}/targeting; an opt-out request type with deadlines is #7",
     ),
-    m(
+    tn(
         "S004 R19",
-        "rights requests with deadlines after verification (#7) do not exist yet",
+        "s004_r19_deadline_15_days_after_verification",
+        "verified by the one-time email code; due is the end of the 15th day after verification in the tenant's calendar",
     ),
     m(
         "S004 R20",
         "routing end-user requests to the developer tenant (#7) does not exist yet",
     ),
-    m(
-        "S004 R21",
-        "refusals citing the pack's reasons (#7) do not exist yet",
-    ),
+    t("S004 R21", "s004_r21_refusal_cites_a_pack_reason"),
     m("S004 R22", SWEEP),
     t("S004 R23", "s004_r23_cross_border_denied"),
     m(
@@ -339,8 +341,8 @@ pub const REGISTRY: &[Entry] = &[
         "s004_r26_every_version_retrievable_by_number_and_date",
         "retrieved through GET /v1/policies and /v1/policies/{label}; the privacy-center page is #9",
     ),
-    m(
+    t(
         "S004 R27",
-        "the officer and contacts are rendered, but complaint requests (#7) do not exist yet",
+        "s004_r27_officer_and_contacts_rendered_complaint_accepted",
     ),
 ];

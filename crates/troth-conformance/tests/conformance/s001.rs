@@ -1,6 +1,6 @@
 //! S001 — social services (`packs/s001-social-services`).
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use serde_json::json;
 
 use crate::support::*;
@@ -287,4 +287,221 @@ pub async fn s001_r15_rights_reduction_needs_renewed_consent(b: Backend) {
     // Renewed under the new version: allowed again.
     t.give(&sub, "personalisation").await;
     allowed(&t.ask(&sub, "personalisation", &["settings"]).await);
+}
+
+/// Stores `value` in `sub`'s vault as `category`/`key` for `provide-services`.
+async fn store(t: &T, sub: &str, category: &str, key: &str, value: &str) -> String {
+    let path = format!("/v1/subjects/{sub}/vault/{category}/{key}");
+    let r = t
+        .send(
+            Method::PUT,
+            &path,
+            &t.app,
+            json!({ "value": value, "purpose": "provide-services" }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    format!("{path}?purpose=provide-services")
+}
+
+/// The audit actions on `target`, oldest first.
+async fn actions_on(t: &T, target: &str) -> Vec<String> {
+    t.audit_actions()
+        .await
+        .iter()
+        .filter(|e| e["target"] == target)
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+pub async fn s001_r09_requests_stay_verifying_until_identity_proven(b: Backend) {
+    let sink = SmtpSink::start().await;
+    let t = T::start_with(b, PACK, |c| sink.configure(c)).await;
+    let sub = t
+        .subject(json!({ "age": { "band": "adult" },
+            "identities": [{ "kind": "email", "value": "li.lei@example.com" }] }))
+        .await;
+    let stored = store(&t, &sub, "email", "primary", "li.lei@example.com").await;
+    let own = t.key("subject", Some(&sub)).await;
+    let req = t
+        .request_as(
+            &own,
+            json!({ "subject": sub, "kind": "deletion", "channel": "in_app" }),
+        )
+        .await;
+    let id = req["request_id"].as_str().unwrap().to_owned();
+    assert_eq!(req["status"], "received", "a deletion waits for identity");
+    assert_eq!(
+        t.transition(&id, json!({ "command": "start" }))
+            .await
+            .status,
+        StatusCode::CONFLICT,
+        "verification cannot be skipped"
+    );
+
+    // A one-time code goes to the subject's email; the request is now verifying.
+    let r = t
+        .send(
+            Method::POST,
+            &format!("/v1/requests/{id}/verification"),
+            &own,
+            json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    assert!(sink.last().contains("li.lei@example.com"), "sent to them");
+    let code = sink.last_code();
+    assert_eq!(t.rights_request(&id).await["status"], "verifying");
+
+    // A wrong code proves nothing: still verifying, and nothing can be carried out.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let confirm = format!("/v1/requests/{id}/verification/confirm");
+    let r = t
+        .send(Method::POST, &confirm, &own, json!({ "code": wrong }), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(t.rights_request(&id).await["status"], "verifying");
+    for cmd in [
+        json!({ "command": "start" }),
+        json!({ "command": "complete", "outcome": { "kind": "fulfilled" } }),
+    ] {
+        let r = t.transition(&id, cmd).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    }
+    assert_eq!(t.rights_request(&id).await["status"], "verifying");
+    assert_eq!(
+        t.get(&stored).await.status,
+        StatusCode::OK,
+        "not erased yet"
+    );
+
+    // The right code proves it; then the deletion is carried out: crypto-shredded.
+    let r = t
+        .send(Method::POST, &confirm, &own, json!({ "code": code }), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["status"], "in_progress");
+    let r = t
+        .transition(
+            &id,
+            json!({ "command": "complete", "outcome": { "kind": "fulfilled" } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["status"], "completed");
+    assert_ne!(t.get(&stored).await.status, StatusCode::OK, "shredded");
+    denied(
+        &t.ask(&sub, "provide-services", &["account-id"]).await,
+        "account_cancelled",
+    );
+    assert_eq!(
+        actions_on(&t, &format!("request:{id}")).await,
+        [
+            "request.received",
+            "request.verifying",
+            "request.in_progress",
+            "request.completed"
+        ]
+    );
+    assert!(
+        t.audit_actions()
+            .await
+            .iter()
+            .any(|e| e["action"] == "subject.erased"),
+        "the shredding is audited"
+    );
+}
+
+pub async fn s001_r07_shared_content_deletion_completes_audited(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    let post = store(&t, &sub, "user-content", "post-1", "A public post").await;
+    let req = t
+        .request(json!({ "subject": sub, "kind": "deletion", "channel": "in_app" }))
+        .await;
+    let id = req["request_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        t.get(&post).await.status,
+        StatusCode::OK,
+        "public until deleted"
+    );
+    // An operator checks the identity by hand, then carries it out.
+    for cmd in [
+        json!({ "command": "start_verification" }),
+        json!({ "command": "verified" }),
+        json!({ "command": "complete", "outcome": { "kind": "fulfilled" } }),
+    ] {
+        let r = t.transition(&id, cmd.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{cmd}: {}", r.text());
+    }
+    let done = t.rights_request(&id).await;
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["kind"], "deletion");
+    assert_eq!(done["events"].as_array().unwrap().len(), 4);
+    assert_ne!(
+        t.get(&post).await.status,
+        StatusCode::OK,
+        "the content is gone"
+    );
+    assert_eq!(
+        actions_on(&t, &format!("request:{id}")).await,
+        [
+            "request.received",
+            "request.verifying",
+            "request.in_progress",
+            "request.completed"
+        ]
+    );
+    let all = t.audit_actions().await;
+    let pos = |a: &str| all.iter().position(|e| e["action"] == a);
+    assert!(
+        pos("subject.erased").unwrap() < pos("request.completed").unwrap(),
+        "erased before the request is recorded completed"
+    );
+}
+
+pub async fn s001_r16_complaint_tracked_to_an_answer(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    let req = t
+        .request(json!({ "subject": sub, "kind": "complaint", "channel": "web" }))
+        .await;
+    let id = req["request_id"].as_str().unwrap().to_owned();
+    assert_eq!(req["kind"], "complaint");
+    assert_eq!(
+        req["status"], "in_progress",
+        "no identity check for a complaint"
+    );
+    // 15 working days from receipt: three weeks, give or take the weekend it starts on.
+    let days = secs(ts(&req["received"]), ts(&req["due"]));
+    assert!(
+        (20 * DAY..23 * DAY).contains(&days),
+        "15 working days, got {days}s"
+    );
+    assert!(
+        t.request_ids("open").await.contains(&id),
+        "tracked while open"
+    );
+    let r = t
+        .transition(
+            &id,
+            json!({ "command": "complete", "outcome": { "kind": "fulfilled" } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let answered = t.rights_request(&id).await;
+    assert_eq!(answered["status"], "completed");
+    let events = answered["events"].as_array().unwrap();
+    assert_eq!(events.last().unwrap()["command"]["command"], "complete");
+    assert!(!t.request_ids("open").await.contains(&id));
+    assert!(t.request_ids("all").await.contains(&id));
+    assert_eq!(
+        t.transition(&id, json!({ "command": "start" }))
+            .await
+            .status,
+        StatusCode::CONFLICT,
+        "an answered complaint is closed"
+    );
 }

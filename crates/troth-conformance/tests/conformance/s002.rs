@@ -391,3 +391,28 @@ pub async fn s002_r17_targeting_opt_out_denies_marketing(b: Backend) {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     allowed(&t.ask(&sub, "marketing", &["email"]).await);
 }
+
+pub async fn s002_r24_contact_rendered_complaint_due_in_30_days(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let page = t.rendered("en").await;
+    for contact in [
+        "privacy@template.example",
+        "https://www.template.example/privacy/contact",
+        "Personal Information Protection Department",
+        "dpo@template.example",
+    ] {
+        assert!(page.contains(contact), "{contact} rendered");
+    }
+    assert!(t.rendered("zh-CN").await.contains("个人信息保护部门"));
+    let sub = t.adult().await;
+    let req = t
+        .request(json!({ "subject": sub, "kind": "complaint", "channel": "email" }))
+        .await;
+    assert_eq!(req["status"], "in_progress");
+    // Due at the end of the 30th calendar day after receipt.
+    let left = secs(ts(&req["received"]), ts(&req["due"]));
+    assert!(
+        (30 * DAY..=31 * DAY).contains(&left),
+        "received + 30 days, got {left}s"
+    );
+}

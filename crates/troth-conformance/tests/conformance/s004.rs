@@ -313,3 +313,146 @@ pub async fn s004_r18_opt_out_denies_marketing_allows_service_notices(b: Backend
     );
     allowed(&t.ask(&sub, "service-notices", &["email"]).await);
 }
+
+pub async fn s004_r19_deadline_15_days_after_verification(b: Backend) {
+    let sink = SmtpSink::start().await;
+    let t = T::start_with(b, PACK, |c| sink.configure(c)).await;
+    let sub = t
+        .subject(json!({ "age": { "band": "adult" },
+            "identities": [{ "kind": "email", "value": "zhang.wei@example.com" }] }))
+        .await;
+    let own = t.key("subject", Some(&sub)).await;
+    let req = t
+        .request_as(&own, json!({ "subject": sub, "kind": "access" }))
+        .await;
+    let id = req["request_id"].as_str().unwrap().to_owned();
+    assert!(req["due"].is_null(), "no clock before verification");
+    let r = t
+        .send(
+            Method::POST,
+            &format!("/v1/requests/{id}/verification"),
+            &own,
+            json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    assert!(
+        t.rights_request(&id).await["due"].is_null(),
+        "still no clock while verifying"
+    );
+    let r = t
+        .send(
+            Method::POST,
+            &format!("/v1/requests/{id}/verification/confirm"),
+            &own,
+            json!({ "code": sink.last_code() }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["status"], "in_progress");
+    let verified = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["command"]["command"] == "verified")
+        .expect("the verification event")
+        .clone();
+    // Due at the end of the 15th day after verification.
+    let left = secs(ts(&verified["at"]), ts(&v["due"]));
+    assert!(
+        (15 * DAY..=16 * DAY).contains(&left),
+        "verified_at + 15 days, got {left}s"
+    );
+    assert!(
+        secs(ts(&v["received"]), ts(&verified["at"])) >= 0,
+        "counted from verification, not receipt"
+    );
+}
+
+pub async fn s004_r21_refusal_cites_a_pack_reason(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    let id = t.request(json!({ "subject": sub, "kind": "access" })).await["request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Not one of the pack's reasons (`court-order` is another pack's): refused with 409.
+    for reason in ["not-a-reason", "court-order", ""] {
+        let r = t
+            .transition(&id, json!({ "command": "refuse", "reason": reason }))
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{reason:?}: {}", r.text());
+    }
+    assert_eq!(t.rights_request(&id).await["status"], "received");
+    let r = t
+        .transition(
+            &id,
+            json!({ "command": "refuse", "reason": "commercial-secrets" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["status"], "refused");
+    let last = v["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        last["to"]["reason"], "commercial-secrets",
+        "the reason is cited"
+    );
+    assert_eq!(last["command"]["reason"], "commercial-secrets");
+    // A request being worked on is refused on the same terms.
+    let id = t.request(json!({ "subject": sub, "kind": "access" })).await["request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for cmd in ["start_verification", "verified"] {
+        let r = t.transition(&id, json!({ "command": cmd })).await;
+        assert_eq!(r.status, StatusCode::OK, "{cmd}: {}", r.text());
+    }
+    let r = t
+        .transition(
+            &id,
+            json!({ "command": "refuse", "reason": "trade-secret" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert_eq!(t.rights_request(&id).await["status"], "in_progress");
+    let r = t
+        .transition(
+            &id,
+            json!({ "command": "refuse", "reason": "unreasonably-repeated" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["status"], "refused");
+}
+
+pub async fn s004_r27_officer_and_contacts_rendered_complaint_accepted(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let page = t.rendered("en").await;
+    for text in [
+        "Chun Ling",
+        "datacommissioner@mob.com",
+        "400-685-2216",
+        "notice@mob.com",
+        "Jiading District",
+    ] {
+        assert!(page.contains(text), "{text} rendered");
+    }
+    assert!(t.rendered("zh-CN").await.contains("个人信息保护专职部门"));
+    let sub = t.adult().await;
+    let req = t
+        .request(json!({ "subject": sub, "kind": "complaint", "channel": "email" }))
+        .await;
+    assert_eq!(req["kind"], "complaint");
+    assert_eq!(
+        req["status"], "in_progress",
+        "a complaint needs no identity check"
+    );
+    assert!(
+        req["due"].is_string(),
+        "a complaint is answered by a deadline"
+    );
+}

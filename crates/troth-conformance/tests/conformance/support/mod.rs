@@ -77,17 +77,29 @@ pub struct T {
     pub pg_data: Option<String>,
     pub admin: String,
     pub app: String,
+    /// An operator key: works rights requests.
+    pub operator: String,
     pub dir: tempfile::TempDir,
 }
 
 impl T {
     /// A server with a fresh tenant that published `packs/<pack>/policy.toml`.
     pub async fn start(backend: Backend, pack_dir: &str) -> Self {
+        Self::start_with(backend, pack_dir, |_| {}).await
+    }
+
+    /// [`T::start`], with `edit` applied to the server's configuration first.
+    pub async fn start_with(
+        backend: Backend,
+        pack_dir: &str,
+        edit: impl FnOnce(&mut Config),
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config {
             data_dir: dir.path().join("data"),
             ..Config::default()
         };
+        edit(&mut config);
         let mut pg_data = None;
         if let Backend::Postgres = backend {
             let cluster = tokio::task::spawn_blocking(troth_store::testing::pg_cluster)
@@ -113,6 +125,7 @@ impl T {
             pg_data,
             admin: key.token,
             app: String::new(),
+            operator: String::new(),
             dir,
         };
         let r = t.publish(&pack(pack_dir)).await;
@@ -123,6 +136,7 @@ impl T {
             "the pack's effective date has passed"
         );
         t.app = t.key("app", None).await;
+        t.operator = t.key("operator", None).await;
         t
     }
 
@@ -313,6 +327,66 @@ impl T {
         r.json()["items"].as_array().unwrap().clone()
     }
 
+    /// Submits a rights request with `token`; it must be accepted.
+    pub async fn request_as(&self, token: &str, body: Value) -> Value {
+        let r = self
+            .send(Method::POST, "/v1/requests", token, body, &[])
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.json()
+    }
+
+    /// Submits a rights request with the app key; it must be accepted.
+    pub async fn request(&self, body: Value) -> Value {
+        self.request_as(&self.app, body).await
+    }
+
+    /// Applies a transition command to a request with the operator key.
+    pub async fn transition(&self, id: &str, cmd: Value) -> Reply {
+        self.send(
+            Method::POST,
+            &format!("/v1/requests/{id}/transitions"),
+            &self.operator,
+            cmd,
+            &[],
+        )
+        .await
+    }
+
+    /// One request with its events (operator key); it must exist.
+    pub async fn rights_request(&self, id: &str) -> Value {
+        let r = self
+            .get_as(&format!("/v1/requests/{id}"), &self.operator)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()
+    }
+
+    /// Request ids listed under `?status=` (operator key).
+    pub async fn request_ids(&self, status: &str) -> Vec<String> {
+        let r = self
+            .get_as(&format!("/v1/requests?status={status}"), &self.operator)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["request_id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The policy in force, rendered as Markdown (`lang` `en` or `zh-CN`).
+    pub async fn rendered(&self, lang: &str) -> String {
+        let r = self
+            .get(&format!(
+                "/v1/policies/current/render?format=markdown&lang={lang}"
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.text()
+    }
+
     /// Raw bytes of the data database: the SQLite files, or a `pg_dump`.
     pub async fn raw_database(&self) -> Vec<u8> {
         match self.backend {
@@ -400,4 +474,136 @@ pub fn today() -> jiff::civil::Date {
     jiff::tz::Offset::UTC
         .to_datetime(jiff::Timestamp::now())
         .date()
+}
+
+/// A request's timestamp field (`received`, `due`, an event's `at`).
+pub fn ts(v: &Value) -> jiff::Timestamp {
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a timestamp: {v}"))
+        .parse()
+        .unwrap()
+}
+
+/// Whole seconds from `a` to `b`.
+pub fn secs(a: jiff::Timestamp, b: jiff::Timestamp) -> i64 {
+    b.as_second() - a.as_second()
+}
+
+/// Seconds in a day.
+pub const DAY: i64 = 86_400;
+
+/// A minimal SMTP server on loopback that keeps every message it is given, so a
+/// test reads the verification code a person would receive.
+pub struct SmtpSink {
+    pub addr: std::net::SocketAddr,
+    pub messages: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> Self {
+        use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let messages = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let store = Arc::clone(&messages);
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    let (r, mut w) = sock.into_split();
+                    let mut lines = BufReader::new(r).lines();
+                    w.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let verb = line
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or("")
+                            .to_ascii_uppercase();
+                        match verb.as_str() {
+                            "EHLO" | "HELO" => w.write_all(b"250 sink\r\n").await.unwrap(),
+                            "DATA" => {
+                                w.write_all(b"354 end with .\r\n").await.unwrap();
+                                let mut msg = String::new();
+                                while let Ok(Some(l)) = lines.next_line().await {
+                                    if l == "." {
+                                        break;
+                                    }
+                                    msg.push_str(&l);
+                                    msg.push('\n');
+                                }
+                                store.lock().unwrap().push(msg);
+                                w.write_all(b"250 queued\r\n").await.unwrap();
+                            }
+                            "QUIT" => {
+                                let _ = w.write_all(b"221 bye\r\n").await;
+                                return;
+                            }
+                            _ => w.write_all(b"250 ok\r\n").await.unwrap(),
+                        }
+                    }
+                });
+            }
+        });
+        Self { addr, messages }
+    }
+
+    /// Configures `c` to send mail through this sink.
+    pub fn configure(&self, c: &mut Config) {
+        c.smtp = Some(troth_server::config::SmtpConfig {
+            url: format!("smtp://{}", self.addr),
+            from: "Privacy team <privacy@tenant.example>".into(),
+        });
+    }
+
+    /// The newest message, as sent.
+    pub fn last(&self) -> String {
+        self.messages
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .expect("a message was sent")
+    }
+
+    /// The six-digit code in the newest message (decoding a base64 body).
+    pub fn last_code(&self) -> String {
+        let msg = self.last();
+        let (head, body) = msg.split_once("\n\n").unwrap();
+        let text = if head
+            .to_ascii_lowercase()
+            .contains("content-transfer-encoding: base64")
+        {
+            String::from_utf8(base64_decode(body)).unwrap()
+        } else {
+            body.replace("=\n", "")
+        };
+        let after = text.split(" is ").nth(1).expect("the code sentence");
+        let code: String = after.chars().take(6).collect();
+        assert!(code.chars().all(|c| c.is_ascii_digit()), "{text}");
+        code
+    }
+}
+
+/// Standard base64, ignoring whitespace.
+fn base64_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for b in text
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace() && *b != b'=')
+    {
+        let v = ALPHABET
+            .iter()
+            .position(|a| *a == b)
+            .unwrap_or_else(|| panic!("not base64: {}", b as char));
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
 }
