@@ -191,9 +191,10 @@ pub const REGISTRY: &[Entry] = &[
         "export and push to a third party (#7) do not exist yet",
     ),
     m("S002 R20", "explanation requests (#7) do not exist yet"),
-    m(
+    tn(
         "S002 R21",
-        "fee flag not exposed: the verification step and the pack's refusal reasons work (see S001 R09, S004 R21), but POST /v1/requests returns no `fee` field, so the limit of 4 free requests per 365 days is not observable",
+        "s002_r21_verification_free_limit_and_listed_refusals",
+        "the fifth request is flagged `fee_may_apply` in the POST /v1/requests answer; charging the fee is outside troth",
     ),
     m("S002 R22", SWEEP),
     t(

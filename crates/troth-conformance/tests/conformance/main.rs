@@ -77,6 +77,7 @@ rows! {
     s002::s002_r16_withdrawal_immediate_earlier_events_kept,
     s002::s002_r17_targeting_opt_out_denies_marketing,
     s002::s002_r18_cancel_account,
+    s002::s002_r21_verification_free_limit_and_listed_refusals,
     s002::s002_r23_old_version_until_the_new_one_takes_effect,
     s002::s002_r24_contact_rendered_complaint_due_in_30_days,
     s003::s003_r01_basic_never_blocked,

@@ -416,3 +416,52 @@ pub async fn s002_r24_contact_rendered_complaint_due_in_30_days(b: Backend) {
         "received + 30 days, got {left}s"
     );
 }
+
+pub async fn s002_r21_verification_free_limit_and_listed_refusals(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    // Verification step: a deletion waits in `received`; skipping the check is refused.
+    let del = t
+        .request(json!({ "subject": sub, "kind": "deletion" }))
+        .await;
+    let id = del["request_id"].as_str().unwrap().to_owned();
+    assert_eq!(del["status"], "received");
+    let r = t.transition(&id, json!({ "command": "start" })).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    let r = t
+        .transition(&id, json!({ "command": "start_verification" }))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["status"], "verifying");
+    // Refusal needs one of the listed reasons.
+    for reason in ["not-a-reason", "commercial-secrets"] {
+        let r = t
+            .transition(&id, json!({ "command": "refuse", "reason": reason }))
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{reason}: {}", r.text());
+    }
+    assert_eq!(t.rights_request(&id).await["status"], "verifying");
+    let r = t
+        .transition(
+            &id,
+            json!({ "command": "refuse", "reason": "unreasonably-repeated" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["status"], "refused");
+
+    // 4 free requests of one kind per 365 days: the fifth is flagged.
+    let other = t.adult().await;
+    for n in 1..=5 {
+        let r = t
+            .request(json!({ "subject": other, "kind": "access" }))
+            .await;
+        if n <= 4 {
+            assert_eq!(r["fee"]["decision"], "free", "request {n}: {r}");
+            assert_eq!(r["fee"]["remaining"], 4 - n, "request {n}: {r}");
+        } else {
+            assert_eq!(r["fee"]["decision"], "fee_may_apply", "request {n}: {r}");
+            assert_eq!(r["fee"]["previous_in_period"], 4, "{r}");
+        }
+    }
+}
