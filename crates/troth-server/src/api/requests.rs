@@ -57,6 +57,12 @@ pub struct RequestView {
     pub subject: String,
     /// Kind.
     pub kind: String,
+    /// How it arrived (`email`, `phone`, `web`, `post`, `in_app`, `privacy_center`, `api`).
+    #[schema(value_type = String)]
+    pub channel: Channel,
+    /// Who submitted it: `{"kind":"subject"}`, `{"kind":"operator"}` or a developer tenant.
+    #[schema(value_type = Object)]
+    pub submitter: Submitter,
     /// `received`, `verifying`, `in_progress`, `extended`, `completed`, `refused`.
     pub status: String,
     /// The due date (the end of that day in the tenant's calendar), once the clock runs.
@@ -161,6 +167,8 @@ fn view(l: &Loaded, with_events: bool) -> RequestView {
         request_id: l.record.request_id.clone(),
         subject: l.record.subject.as_str().to_owned(),
         kind: l.details.kind.as_str().to_owned(),
+        channel: l.details.channel,
+        submitter: l.details.submitter,
         status: l.request.state().status().as_str().to_owned(),
         due: end_of(&l.calendar, l.request.due(&l.rules, &l.calendar)),
         alarm: l.request.alarm(now, &l.rules, &l.calendar),
