@@ -44,6 +44,8 @@ async fn deletion_request_runs_to_completion(backend: Backend) {
         req["status"], "received",
         "deletion needs the identity checked first"
     );
+    assert_eq!(req["channel"], "privacy_center");
+    assert_eq!(req["submitter"]["kind"], "subject");
     let received: jiff::Timestamp = req["received"].as_str().unwrap().parse().unwrap();
     let due: jiff::Timestamp = req["due"].as_str().unwrap().parse().unwrap();
     let days = (due - received).as_secs() / 86_400;
