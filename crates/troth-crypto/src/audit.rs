@@ -462,71 +462,173 @@ impl AuditVerifier {
         I: IntoIterator,
         I::Item: Borrow<AuditEntry>,
     {
-        let mut cps: Vec<&Checkpoint> = checkpoints
+        let mut run = self.begin(checkpoints);
+        for item in entries {
+            run.push(item.borrow().view())?;
+        }
+        run.finish()
+    }
+
+    /// Starts an incremental verification against `checkpoints` (any order): feed
+    /// the entries in chain order with [`Verification::push`], then call
+    /// [`Verification::finish`]. Same checks and the same first violation as
+    /// [`AuditVerifier::verify`] over all the entries at once, without holding them.
+    pub fn begin<'c>(&self, checkpoints: &'c [Checkpoint]) -> Verification<'c> {
+        let mut cps: Vec<&'c Checkpoint> = checkpoints
             .iter()
             .filter(|c| c.seq >= self.start_seq)
             .collect();
         cps.sort_by_key(|c| c.seq);
-        let mut cps = cps.into_iter().peekable();
-
-        let mut buf = Vec::with_capacity(256);
-        let mut expected = self.start_seq;
-        let mut prev = self.start_prev;
-        let mut count = 0u64;
-        let mut verified = 0u64;
-        let mut last_cp = None;
-        let fail = |seq, kind| Err(AuditViolation { seq, kind });
-
-        for item in entries {
-            let e = item.borrow();
-            if e.seq != expected {
-                let kind = if e.seq > expected {
-                    ViolationKind::SequenceGap { expected }
-                } else {
-                    ViolationKind::OutOfOrder { expected }
-                };
-                return fail(e.seq, kind);
-            }
-            if e.prev_hash != prev {
-                return fail(e.seq, ViolationKind::BrokenLink);
-            }
-            if hash_with(&mut buf, e.seq, e.time, e.fields(), &e.prev_hash) != e.hash {
-                return fail(e.seq, ViolationKind::HashMismatch);
-            }
-            while let Some(cp) = cps.next_if(|c| c.seq == e.seq) {
-                if !cp.verify_signature(&self.key) {
-                    return fail(cp.seq, ViolationKind::CheckpointSignatureInvalid);
-                }
-                if cp.hash != e.hash {
-                    return fail(cp.seq, ViolationKind::CheckpointHashMismatch);
-                }
-                verified += 1;
-                last_cp = Some(cp.seq);
-            }
-            prev = e.hash;
-            expected = e.seq.saturating_add(1);
-            count += 1;
+        Verification {
+            key: self.key,
+            cps,
+            next_cp: 0,
+            buf: Vec::with_capacity(256),
+            expected: self.start_seq,
+            prev: self.start_prev,
+            count: 0,
+            verified: 0,
+            last_cp: None,
         }
+    }
+}
 
-        // Checkpoints beyond the end: a forged one proves nothing; a genuine one
-        // proves the log once reached that far, so it was truncated.
-        let last_seq = expected - 1;
-        let mut truncated = None;
-        for cp in cps {
+/// A borrowed view of an [`AuditEntry`], e.g. over fields still in a database row
+/// buffer, for [`Verification::push`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditEntryRef<'a> {
+    /// Position in the chain.
+    pub seq: u64,
+    /// When it happened.
+    pub time: Timestamp,
+    /// Who did it.
+    pub actor: &'a str,
+    /// What was done.
+    pub action: &'a str,
+    /// What it was done to.
+    pub target: &'a str,
+    /// PI-free detail.
+    pub detail: &'a str,
+    /// Hash of the previous entry, as stored.
+    pub prev_hash: AuditHash,
+    /// Hash of this entry, as stored.
+    pub hash: AuditHash,
+}
+
+impl AuditEntry {
+    /// This entry as an [`AuditEntryRef`].
+    pub fn view(&self) -> AuditEntryRef<'_> {
+        AuditEntryRef {
+            seq: self.seq,
+            time: self.time,
+            actor: &self.actor,
+            action: &self.action,
+            target: &self.target,
+            detail: &self.detail,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        }
+    }
+}
+
+/// An incremental verification started by [`AuditVerifier::begin`].
+pub struct Verification<'c> {
+    key: PublicKey,
+    /// Checkpoints at or after the start, sorted by seq; `next_cp` is the first not
+    /// yet matched against an entry.
+    cps: Vec<&'c Checkpoint>,
+    next_cp: usize,
+    buf: Vec<u8>,
+    expected: u64,
+    prev: AuditHash,
+    count: u64,
+    verified: u64,
+    last_cp: Option<u64>,
+}
+
+impl fmt::Debug for Verification<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verification")
+            .field("expected", &self.expected)
+            .field("count", &self.count)
+            .field("checkpoints_verified", &self.verified)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verification<'_> {
+    /// Checks the next entry in chain order. After an error, stop: the chain is
+    /// broken at the entry named.
+    pub fn push(&mut self, e: AuditEntryRef<'_>) -> Result<(), AuditViolation> {
+        let fail = |seq, kind| Err(AuditViolation { seq, kind });
+        if e.seq != self.expected {
+            let kind = if e.seq > self.expected {
+                ViolationKind::SequenceGap {
+                    expected: self.expected,
+                }
+            } else {
+                ViolationKind::OutOfOrder {
+                    expected: self.expected,
+                }
+            };
+            return fail(e.seq, kind);
+        }
+        if e.prev_hash != self.prev {
+            return fail(e.seq, ViolationKind::BrokenLink);
+        }
+        let fields = (e.actor, e.action, e.target, e.detail);
+        if hash_with(&mut self.buf, e.seq, e.time, fields, &e.prev_hash) != e.hash {
+            return fail(e.seq, ViolationKind::HashMismatch);
+        }
+        while let Some(cp) = self.cps.get(self.next_cp).filter(|c| c.seq == e.seq) {
             if !cp.verify_signature(&self.key) {
                 return fail(cp.seq, ViolationKind::CheckpointSignatureInvalid);
+            }
+            if cp.hash != e.hash {
+                return fail(cp.seq, ViolationKind::CheckpointHashMismatch);
+            }
+            self.verified += 1;
+            self.last_cp = Some(cp.seq);
+            self.next_cp += 1;
+        }
+        self.prev = e.hash;
+        self.expected = e.seq.saturating_add(1);
+        self.count += 1;
+        Ok(())
+    }
+
+    /// The sequence number the next entry must have.
+    pub fn expected_seq(&self) -> u64 {
+        self.expected
+    }
+
+    /// Ends the run: checkpoints beyond the last entry pushed mean a truncated log.
+    pub fn finish(self) -> Result<VerifyReport, AuditViolation> {
+        // Checkpoints beyond the end: a forged one proves nothing; a genuine one
+        // proves the log once reached that far, so it was truncated.
+        let last_seq = self.expected - 1;
+        let mut truncated = None;
+        for cp in self.cps.iter().skip(self.next_cp) {
+            if !cp.verify_signature(&self.key) {
+                return Err(AuditViolation {
+                    seq: cp.seq,
+                    kind: ViolationKind::CheckpointSignatureInvalid,
+                });
             }
             truncated.get_or_insert(cp.seq);
         }
         if let Some(seq) = truncated {
-            return fail(seq, ViolationKind::TruncatedTail { last_seq });
+            return Err(AuditViolation {
+                seq,
+                kind: ViolationKind::TruncatedTail { last_seq },
+            });
         }
         Ok(VerifyReport {
-            entries: count,
+            entries: self.count,
             last_seq,
-            last_hash: prev,
-            checkpoints_verified: verified,
-            last_checkpoint_seq: last_cp,
+            last_hash: self.prev,
+            checkpoints_verified: self.verified,
+            last_checkpoint_seq: self.last_cp,
         })
     }
 }
@@ -738,6 +840,31 @@ mod tests {
         let mut all = es;
         all.push(e);
         assert_eq!(verifier(&c).verify(&all, &cps).unwrap().last_seq, 26);
+    }
+
+    #[test]
+    fn incremental_run_matches_whole_verify() {
+        let (c, es, mut cps) = chain(25, 10);
+        cps.extend(c.checkpoint_now());
+        let whole = verifier(&c).verify(&es, &cps).unwrap();
+        let v = verifier(&c);
+        let mut run = v.begin(&cps);
+        for page in es.chunks(7) {
+            for e in page {
+                run.push(e.view()).unwrap();
+            }
+        }
+        assert_eq!(run.expected_seq(), 26);
+        assert_eq!(run.finish().unwrap(), whole);
+        // A truncated run still sees the checkpoints beyond its end.
+        let mut run = v.begin(&cps);
+        for e in &es[..15] {
+            run.push(e.view()).unwrap();
+        }
+        assert_eq!(
+            run.finish().unwrap_err().kind,
+            ViolationKind::TruncatedTail { last_seq: 15 }
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU64;
 use std::sync::{Arc, PoisonError, RwLock};
 use tokio::sync::{mpsc, oneshot};
+use troth_crypto::audit::AuditEntryRef;
 use troth_crypto::{
     AuditChain, AuditEntry, AuditEvent, AuditHash, AuditVerifier, BlindIndexer, BlindToken,
     Checkpoint, EncryptedField, IdentifierKind, PublicKey, RecordId, SigningKeyPair, SubjectId,
@@ -844,6 +845,189 @@ fn audit_from_row(r: AuditRow) -> Result<AuditEntry> {
     })
 }
 
+/// Pages `verify_audit` lets the reader fetch ahead of the verifier.
+const VERIFY_PAGES_AHEAD: usize = 2;
+
+/// One page of the audit log for `verify_audit` on SQLite, as one row: the number
+/// of entries, the last seq, and every entry framed by [`next_audit_frame`] in one
+/// value. One row per page instead of one per entry: sqlx copies every SQLite
+/// column value into its own allocation and hands rows one by one to the async
+/// side, which made reading, not hashing, the bottleneck (≈ 2.4 µs per entry).
+/// The aggregate's order is unspecified (an `ORDER BY` inside it makes SQLite sort
+/// again), so the verifier sorts each page's frames by seq, the primary key: the
+/// same order as `ORDER BY seq`. `concat` and `string_agg` (SQLite ≥ 3.44) copy
+/// values by length, so the raw hashes' NUL bytes pass.
+const SQL_AUDIT_PAGE_SQLITE: &str = "SELECT count(*), max(seq), string_agg(concat(
+         format('%d,%d,%d,%d,%d,%d,%d,%d,', seq, time_ns, octet_length(actor),
+             octet_length(action), octet_length(target), octet_length(detail),
+             octet_length(prev_hash), octet_length(hash)),
+         actor, action, target, detail, prev_hash, hash), '')
+     FROM (SELECT * FROM audit_log WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) AS p";
+/// PostgreSQL sends each row as one buffer that [`audit_row_view`] borrows from:
+/// plain rows are cheaper there than aggregating (measured).
+const SQL_AUDIT_PAGE_PG: &str =
+    "SELECT seq, time_ns, actor, action, target, detail, prev_hash, hash
+     FROM audit_log WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+
+/// Whether this backend is PostgreSQL (a row per entry), else SQLite (a row per page).
+const IS_PG: bool = matches!(<Db as sqlx::Database>::NAME.as_bytes(), b"PostgreSQL");
+
+/// One page as the driver returned it.
+type AuditPage = Vec<<Db as sqlx::Database>::Row>;
+
+fn sql_audit_page() -> &'static str {
+    if IS_PG {
+        SQL_AUDIT_PAGE_PG
+    } else {
+        SQL_AUDIT_PAGE_SQLITE
+    }
+}
+
+/// Entries in a page and the last one's seq.
+fn audit_page_extent(page: &AuditPage) -> Result<(usize, Option<i64>)> {
+    use sqlx::Row as _;
+    if IS_PG {
+        let last = page.last().map(|r| r.try_get::<i64, _>(0)).transpose()?;
+        return Ok((page.len(), last));
+    }
+    let Some(row) = page.first() else {
+        return Ok((0, None));
+    };
+    let count = usize::try_from(row.try_get::<i64, _>(0)?)
+        .map_err(|_| StoreError::Corrupt("audit log page"))?;
+    Ok((count, row.try_get::<Option<i64>, _>(1)?))
+}
+
+/// Decodes a whole page into entries borrowing from it, in seq order.
+fn audit_page_entries(page: &AuditPage) -> Result<Vec<AuditEntryRef<'_>>> {
+    use sqlx::Row as _;
+    if IS_PG {
+        return page.iter().map(audit_row_view).collect();
+    }
+    let (count, _) = audit_page_extent(page)?;
+    let mut entries = Vec::with_capacity(count);
+    if let Some(row) = page.first() {
+        let mut rest: &[u8] = row.try_get::<Option<&[u8]>, _>(2)?.unwrap_or_default();
+        while !rest.is_empty() {
+            let (entry, tail) = next_audit_frame(rest)?;
+            entries.push(entry);
+            rest = tail;
+        }
+    }
+    if entries.len() != count {
+        return Err(StoreError::Corrupt("audit log page"));
+    }
+    // Already in order in practice: a linear check.
+    entries.sort_by_key(|e| e.seq);
+    Ok(entries)
+}
+
+/// The verifier's view of a row of [`SQL_AUDIT_PAGE_PG`], borrowing from it.
+fn audit_row_view(r: &<Db as sqlx::Database>::Row) -> Result<AuditEntryRef<'_>> {
+    use sqlx::Row as _;
+    Ok(AuditEntryRef {
+        seq: i64_seq(r.try_get(0)?)?,
+        time: ns_ts(r.try_get(1)?)?,
+        actor: r.try_get(2)?,
+        action: r.try_get(3)?,
+        target: r.try_get(4)?,
+        detail: r.try_get(5)?,
+        prev_hash: hash_from(r.try_get(6)?)?,
+        hash: hash_from(r.try_get(7)?)?,
+    })
+}
+
+/// Splits the next entry off a page of [`SQL_AUDIT_PAGE_SQLITE`]: the header
+/// `seq,time_ns,len(actor),len(action),len(target),len(detail),len(prev_hash),len(hash),`
+/// (lengths in bytes), then the four texts and the two hashes. Returns the entry,
+/// borrowing the page, and the rest of the page.
+fn next_audit_frame(page: &[u8]) -> Result<(AuditEntryRef<'_>, &[u8])> {
+    let bad = || StoreError::Corrupt("audit log page");
+    let mut rest = page;
+    let mut head = [0i64; 8];
+    for n in &mut head {
+        let comma = rest.iter().position(|&b| b == b',').ok_or_else(bad)?;
+        *n = parse_i64(&rest[..comma]).ok_or_else(bad)?;
+        rest = &rest[comma + 1..];
+    }
+    let mut take = |len: i64| -> Result<&[u8]> {
+        let len = usize::try_from(len).map_err(|_| bad())?;
+        let (field, tail) = rest.split_at_checked(len).ok_or_else(bad)?;
+        rest = tail;
+        Ok(field)
+    };
+    let entry = AuditEntryRef {
+        seq: i64_seq(head[0])?,
+        time: ns_ts(head[1])?,
+        actor: utf8(take(head[2])?)?,
+        action: utf8(take(head[3])?)?,
+        target: utf8(take(head[4])?)?,
+        detail: utf8(take(head[5])?)?,
+        prev_hash: hash_from(take(head[6])?)?,
+        hash: hash_from(take(head[7])?)?,
+    };
+    Ok((entry, rest))
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str> {
+    std::str::from_utf8(bytes).map_err(|_| StoreError::Corrupt("audit log page"))
+}
+
+/// A decimal integer with an optional leading `-`, as databases print them.
+fn parse_i64(digits: &[u8]) -> Option<i64> {
+    let (neg, digits) = match digits {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, digits),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n = 0i64;
+    for &d in digits {
+        let d = i64::from(d.wrapping_sub(b'0'));
+        if d > 9 {
+            return None;
+        }
+        // Accumulate negatively so i64::MIN parses too.
+        n = n.checked_mul(10)?.checked_sub(d)?;
+    }
+    if neg { Some(n) } else { n.checked_neg() }
+}
+
+/// Sends the tenant's audit log to `tx` one page at a time, keyset-paged on seq:
+/// one short statement per page, so no read transaction spans the whole log.
+/// Ends after the first short page, after sending an error, or when the receiver
+/// is gone (the verifier found a violation).
+async fn read_audit_pages(
+    pool: Pool<Db>,
+    tenant: TenantId,
+    page_size: u32,
+    tx: mpsc::Sender<Result<AuditPage>>,
+) {
+    let mut after = 0i64;
+    loop {
+        let page = sqlx::query(sql_audit_page())
+            .bind(tenant.as_str())
+            .bind(after)
+            .bind(i64::from(page_size))
+            .fetch_all(&pool)
+            .await
+            .map_err(StoreError::from);
+        // On a decoding error the verifier decodes the same page and reports it.
+        let next = match page.as_ref().map(audit_page_extent) {
+            Ok(Ok((count, last))) if count >= page_size as usize => last,
+            _ => None,
+        };
+        if tx.send(page).await.is_err() {
+            return;
+        }
+        match next {
+            Some(last) => after = last,
+            None => return,
+        }
+    }
+}
+
 fn checkpoint_from_parts(seq: i64, hash: &[u8], sig: &[u8]) -> Result<Checkpoint> {
     let signature: [u8; 64] = sig
         .try_into()
@@ -1508,48 +1692,33 @@ impl Store for This {
         // Checkpoints first: any entry appended while we page through is then
         // simply beyond the newest checkpoint we hold, not a false truncation.
         let checkpoints = self.audit_checkpoints(tenant).await?;
-        let mut total = 0u64;
-        let mut verified = 0u64;
-        let mut last_cp = None;
-        let mut start_seq = 1u64;
-        let mut prev = AuditHash::GENESIS;
-        let page_size = self.inner.shared.verify_page;
+        let s = &self.inner.shared;
+        let page_size = s.verify_page;
+        // A reader task fetches page N+1 while this task verifies page N; at most
+        // `VERIFY_PAGES_AHEAD` pages wait in between (the memory bound).
+        let (tx, mut rx) = mpsc::channel(VERIFY_PAGES_AHEAD);
+        tokio::spawn(read_audit_pages(
+            s.data_read.clone(),
+            tenant.clone(),
+            page_size,
+            tx,
+        ));
+        // One run over the whole chain: checkpoints beyond the current page wait
+        // for later pages, or flag a truncated tail at the end. A page starting at
+        // a seq other than expected (a deleted row at the boundary) is a gap.
+        let mut run = AuditVerifier::new(s.audit_key).begin(&checkpoints);
         loop {
-            let page = self.audit_entries(tenant, start_seq - 1, page_size).await?;
-            let is_last = page.len() < page_size as usize;
-            // Checkpoints beyond this page are checked by later pages (or, on the
-            // last page, flag a truncated tail).
-            let page_end = page.last().map_or(start_seq - 1, |e| e.seq);
-            let cps: Vec<Checkpoint> = if is_last {
-                checkpoints.clone()
-            } else {
-                checkpoints
-                    .iter()
-                    .filter(|c| c.seq <= page_end)
-                    .cloned()
-                    .collect()
-            };
-            // A page may also start at a seq other than expected (a deleted row at
-            // the page boundary): the verifier reports that as a gap.
-            let report = AuditVerifier::new(self.inner.shared.audit_key)
-                .starting_at(start_seq, prev)
-                .verify(&page, &cps)?;
-            total += report.entries;
-            verified += report.checkpoints_verified;
-            if report.last_checkpoint_seq.is_some() {
-                last_cp = report.last_checkpoint_seq;
+            // The reader ends only after a short page or an error it sends.
+            let page = rx.recv().await.ok_or(sqlx::Error::WorkerCrashed)??;
+            let (count, _) = audit_page_extent(&page)?;
+            for entry in audit_page_entries(&page)? {
+                run.push(entry)?;
             }
-            if is_last {
-                return Ok(VerifyReport {
-                    entries: total,
-                    last_seq: report.last_seq,
-                    last_hash: report.last_hash,
-                    checkpoints_verified: verified,
-                    last_checkpoint_seq: last_cp,
-                });
+            if count < page_size as usize {
+                return Ok(run.finish()?);
             }
-            start_seq = report.last_seq + 1;
-            prev = report.last_hash;
+            // Let other tasks on this worker run between pages.
+            tokio::task::yield_now().await;
         }
     }
 
