@@ -130,9 +130,11 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options(&data).pragma("wal_autocheckpoint", "0"))
             .await?;
+        // Readers map the database file instead of copying pages through read(2):
+        // long scans (audit verification, exports) are dominated by that copy.
         let data_read = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options(&data))
+            .connect_with(options(&data).pragma("mmap_size", "1073741824"))
             .await?;
         let key_pool = SqlitePoolOptions::new()
             .max_connections(2)
