@@ -294,9 +294,9 @@ pub const REGISTRY: &[Entry] = &[
     ),
     m("S004 R11", INCIDENTS),
     m("S004 R12", "PIA/RoPA reports (#8) do not exist yet"),
-    m(
+    t(
         "S004 R13",
-        "the channels are rendered and POST /v1/requests accepts `channel`, but the recorded channel is not observable: GET /v1/requests/{id} returns neither the request's details nor its channel, and the `request.received` audit entry holds only kind and subject",
+        "s004_r13_channels_rendered_requests_record_their_channel",
     ),
     m(
         "S004 R14",

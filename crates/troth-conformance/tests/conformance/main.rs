@@ -110,6 +110,7 @@ rows! {
     s004::s004_r15_withdrawal_immediate,
     s004::s004_r16_account_cancellation_deletes,
     s004::s004_r18_opt_out_denies_marketing_allows_service_notices,
+    s004::s004_r13_channels_rendered_requests_record_their_channel,
     s004::s004_r19_deadline_15_days_after_verification,
     s004::s004_r21_refusal_cites_a_pack_reason,
     s004::s004_r23_cross_border_denied,

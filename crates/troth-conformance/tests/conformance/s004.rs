@@ -314,6 +314,23 @@ pub async fn s004_r18_opt_out_denies_marketing_allows_service_notices(b: Backend
     allowed(&t.ask(&sub, "service-notices", &["email"]).await);
 }
 
+pub async fn s004_r13_channels_rendered_requests_record_their_channel(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let page = t.rendered("en").await;
+    for text in ["400-685-2216", "notice@mob.com"] {
+        assert!(page.contains(text), "{text} rendered");
+    }
+    let sub = t.adult().await;
+    for channel in ["phone", "email", "in_app"] {
+        let req = t
+            .request(json!({ "subject": sub, "kind": "correction", "channel": channel }))
+            .await;
+        let id = req["request_id"].as_str().unwrap().to_owned();
+        let read = t.rights_request(&id).await;
+        assert_eq!(read["channel"], channel, "the channel is recorded");
+    }
+}
+
 pub async fn s004_r19_deadline_15_days_after_verification(b: Backend) {
     let sink = SmtpSink::start().await;
     let t = T::start_with(b, PACK, |c| sink.configure(c)).await;
