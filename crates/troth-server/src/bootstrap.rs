@@ -135,14 +135,8 @@ pub async fn demo(state: &AppState, pack_toml: &str) -> Result<Demo, StartError>
     let hash = troth_policy::content_hash(&policy);
     let published = state.store.policy_versions(&tenant).await?;
     if !published.iter().any(|p| p.content_hash == hash) {
-        let effective = jiff::tz::Offset::UTC
-            .to_timestamp(
-                policy
-                    .policy
-                    .effective
-                    .to_datetime(jiff::civil::Time::midnight()),
-            )
-            .map_err(|e| StartError::DemoPack(e.to_string()))?;
+        let effective = crate::api::state::midnight_utc(policy.policy.effective)
+            .ok_or_else(|| StartError::DemoPack("effective date out of range".into()))?;
         let record = troth_store::PolicyVersionRecord {
             tenant: tenant.clone(),
             pack_id: policy.policy.id.to_string(),

@@ -17,7 +17,7 @@ use troth_store::Store;
 use utoipa::ToSchema;
 
 use crate::api::caller::Caller;
-use crate::api::state::{AppState, Published, policy_hash};
+use crate::api::state::{AppState, Published, midnight_utc};
 use crate::api::subjects::{append, event_id};
 use crate::api::{
     Page, PageQuery, bad, existing_subject, no_policy, runtime, signals, store_error,
@@ -100,14 +100,7 @@ fn sign(
 ) -> Result<(String, String), ApiError> {
     // Built from the version's stored fields: `PolicyRef::of` would re-hash the
     // whole manifest on every consent.
-    let published = jiff::tz::Offset::UTC
-        .to_timestamp(
-            p.policy
-                .policy
-                .published
-                .to_datetime(jiff::civil::Time::midnight()),
-        )
-        .map_err(|_| ApiError::internal())?;
+    let published = midnight_utc(p.policy.policy.published).ok_or_else(ApiError::internal)?;
     let r = troth_receipt::PolicyRef {
         policy: &p.policy,
         version_hash: p.version.hash,
@@ -274,7 +267,6 @@ pub async fn receipt(
     let version = rt
         .version(&hash, Timestamp::now())
         .await
-        .filter(|_| policy_hash(&hash).is_some())
         .ok_or_else(|| ApiError::not_found("policy version of this event"))?;
     let (receipt_id, receipt) = sign(&state, &version, ev)?;
     Ok(axum::Json(Recorded {

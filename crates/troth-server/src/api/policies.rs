@@ -15,7 +15,7 @@ use troth_store::{PolicyVersionRecord, Store};
 use utoipa::ToSchema;
 
 use crate::api::caller::Caller;
-use crate::api::state::{AppState, Published, parse_record};
+use crate::api::state::{AppState, Published, midnight_utc, parse_record};
 use crate::api::{bad, runtime, runtime_error, store_error};
 use crate::auth::Permission;
 use crate::error::{ApiError, ProblemKind};
@@ -130,14 +130,8 @@ pub async fn publish(
     let significant = previous
         .as_ref()
         .is_some_and(|p| troth_policy::diff(&p.policy, &policy).significant);
-    let effective = jiff::tz::Offset::UTC
-        .to_timestamp(
-            policy
-                .policy
-                .effective
-                .to_datetime(jiff::civil::Time::midnight()),
-        )
-        .map_err(|_| bad("policy.effective", "effective date out of range"))?;
+    let effective = midnight_utc(policy.policy.effective)
+        .ok_or_else(|| bad("policy.effective", "effective date out of range"))?;
     let record = PolicyVersionRecord {
         tenant: caller.tenant.clone(),
         pack_id: policy.policy.id.to_string(),

@@ -13,8 +13,8 @@ use axum::response::IntoResponse;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use troth_core::{
-    AccountStatus, Alarm, Channel, Fact, FeeDecision, HolidayCalendar, LedgerEvent, RequestDetails,
-    RequestKind, RequestRules, RightsRequest, Submitter, Transition, TransitionEvent, repeat_fee,
+    Alarm, Channel, FeeDecision, HolidayCalendar, RequestDetails, RequestKind, RequestRules,
+    RightsRequest, Submitter, Transition, TransitionEvent, repeat_fee,
 };
 use troth_store::{
     Access, CodeCheck, RequestFilter, RequestRecord, RequestUpdate, RightsStore, Store, StoreError,
@@ -23,7 +23,7 @@ use utoipa::ToSchema;
 
 use crate::api::caller::Caller;
 use crate::api::state::{AppState, Published, store_subject};
-use crate::api::subjects::{append, event_id};
+use crate::api::subjects::shred;
 use crate::api::{bad, existing_subject, no_policy, runtime, store_error};
 use crate::auth::{Permission, Role};
 use crate::error::{ApiError, ProblemKind};
@@ -380,23 +380,7 @@ async fn erase(state: &AppState, caller: &Caller, r: &RequestRecord) -> Result<(
         .as_str()
         .parse()
         .map_err(|_| ApiError::internal())?;
-    state
-        .store
-        .erase_subject(
-            &caller.tenant,
-            &r.subject,
-            &Access::new(caller.actor(), "rights-request"),
-        )
-        .await
-        .map_err(store_error)?;
-    let e = LedgerEvent {
-        id: event_id(),
-        tenant: rt.core,
-        subject,
-        at: Timestamp::now(),
-        fact: Fact::Account(AccountStatus::Cancelled),
-    };
-    append(state, &rt, &e).await?;
+    shred(state, &rt, caller, subject, "rights-request").await?;
     Ok(())
 }
 

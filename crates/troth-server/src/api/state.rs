@@ -10,8 +10,8 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use jiff::Timestamp;
 use tokio::sync::RwLock;
 use troth_core::{
-    CompiledPolicy, DecisionIndex, LedgerEvent, PolicyHash, PolicyVersion,
-    SubjectId as CoreSubject, TenantId as CoreTenant,
+    CompiledPolicy, DecisionIndex, LedgerEvent, PolicyVersion, SubjectId as CoreSubject,
+    TenantId as CoreTenant,
 };
 use troth_crypto::ReceiptSigner;
 use troth_policy::Policy;
@@ -319,7 +319,10 @@ pub fn store_subject(s: CoreSubject) -> SubjectId {
     SubjectId::new(s.to_string())
 }
 
-/// Parses a policy hash given in hex.
-pub fn policy_hash(hex: &str) -> Option<PolicyHash> {
-    PolicyHash::from_hex(hex).ok()
+/// The start of `date` in UTC: how a manifest's publication and effective dates
+/// become instants.
+pub fn midnight_utc(date: jiff::civil::Date) -> Option<Timestamp> {
+    jiff::tz::Offset::UTC
+        .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+        .ok()
 }

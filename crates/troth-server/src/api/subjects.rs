@@ -333,6 +333,35 @@ pub struct Erased {
     pub identities_deleted: u64,
 }
 
+/// Crypto-shreds a subject (data key destroyed, vault records and identities
+/// deleted) and closes their account for every later decision.
+pub async fn shred(
+    state: &AppState,
+    rt: &TenantRuntime,
+    caller: &Caller,
+    subject: troth_core::SubjectId,
+    purpose: &str,
+) -> Result<troth_store::ErasureReport, ApiError> {
+    let report = state
+        .store
+        .erase_subject(
+            &caller.tenant,
+            &store_subject(subject),
+            &Access::new(caller.actor(), purpose),
+        )
+        .await
+        .map_err(store_error)?;
+    let e = LedgerEvent {
+        id: event_id(),
+        tenant: rt.core,
+        subject,
+        at: Timestamp::now(),
+        fact: Fact::Account(AccountStatus::Cancelled),
+    };
+    append(state, rt, &e).await?;
+    Ok(report)
+}
+
 /// Erases a subject by crypto-shredding: its data key is destroyed, its vault
 /// records and identities deleted, its account closed for every decision.
 #[utoipa::path(delete, path = "/v1/subjects/{subject}", tag = "subjects",
@@ -346,23 +375,7 @@ pub async fn erase(
     caller.require(Permission::VaultDelete)?;
     let rt = runtime(&state, &caller).await?;
     let id = existing_subject(&state, &rt, &caller, &subject, "subject").await?;
-    let report = state
-        .store
-        .erase_subject(
-            &caller.tenant,
-            &store_subject(id),
-            &Access::new(caller.actor(), "erasure"),
-        )
-        .await
-        .map_err(store_error)?;
-    let e = LedgerEvent {
-        id: event_id(),
-        tenant: rt.core,
-        subject: id,
-        at: Timestamp::now(),
-        fact: Fact::Account(AccountStatus::Cancelled),
-    };
-    append(&state, &rt, &e).await?;
+    let report = shred(&state, &rt, &caller, id, "erasure").await?;
     Ok(axum::Json(Erased {
         key_destroyed: report.key_destroyed,
         records_deleted: report.records_deleted,
