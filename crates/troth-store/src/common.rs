@@ -428,11 +428,20 @@ async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
     // `recv_many` waits for one job, then takes whatever else is queued: under load
     // the batch grows to cover everyone who arrived during the previous commit.
     while rx.recv_many(&mut batch, shared.max_batch).await > 0 {
-        // Callers just acknowledged are usually about to send again: one yield lets
+        // Callers just acknowledged are usually about to send again: yielding lets
         // them, instead of committing a batch of one right after each big batch.
-        if batch.len() < shared.max_batch {
+        // Keep yielding while each yield brings more of them in (a few times at
+        // most, so a lone caller waits at most a few scheduler turns).
+        for _ in 0..4 {
+            if batch.len() >= shared.max_batch {
+                break;
+            }
+            let before = batch.len();
             tokio::task::yield_now().await;
             drain_queued(&mut rx, &mut batch, shared.max_batch);
+            if batch.len() == before {
+                break;
+            }
         }
         match write_consent_batch(&shared, &mut cursors, &batch).await {
             Ok(results) => {
