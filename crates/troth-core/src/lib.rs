@@ -48,6 +48,8 @@ pub mod decide;
 pub mod ids;
 pub mod index;
 pub mod ledger;
+pub mod reports;
+pub mod retention;
 pub mod rights;
 pub mod state;
 pub mod subject;
