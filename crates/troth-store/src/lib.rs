@@ -23,6 +23,7 @@ pub mod error;
 pub mod ledger;
 pub mod model;
 pub mod postgres;
+pub mod retention;
 pub mod rights;
 pub mod service;
 pub mod sqlite;
@@ -38,6 +39,11 @@ pub use model::{
     StoredConsentEvent, SubjectRecord, Tenant, VaultKey,
 };
 pub use postgres::PgStore;
+pub use retention::{
+    BatchOutcome, CategoryCount, DueRecord, HeldCount, Hold, HoldFilter, NewHold,
+    NewReportDocument, RecordRetention, ReportDocument, RetentionStore, SweepPreview, SweepRun,
+    SweepSummary, TallyRow, WaitingRecord,
+};
 pub use rights::{CodeCheck, RequestFilter, RequestRecord, RequestUpdate, RightsStore};
 pub use service::{ApiKeyRecord, IdempotencyStart, IdempotencyWindow, ServiceStore};
 pub use sqlite::SqliteStore;
