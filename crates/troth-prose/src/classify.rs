@@ -13,6 +13,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::model::Model;
+use crate::stack::Place;
 use crate::{Document, Error, re};
 
 /// A privacy practice label (CAPP-130 taxonomy, 摘要 excluded).
@@ -621,11 +622,12 @@ impl Classifier {
     /// headings and list lead-ins as context.
     #[must_use]
     pub fn classify_document(&self, doc: &Document) -> Vec<Classification> {
-        let mut cache = CueCache::default();
-        contexts(doc)
+        let (ctxs, places) = contexts(doc);
+        let items: Vec<(usize, &str, Context<'_>)> = ctxs
             .into_iter()
-            .map(|(s, ctx)| self.classify_with(s.index, &s.text, &ctx, &mut cache))
-            .collect()
+            .map(|(s, ctx)| (s.index, s.text.as_str(), ctx))
+            .collect();
+        self.classify_all(&items, &places)
     }
 
     /// "One sentence per line" mode: one result per input line, in order.
@@ -646,77 +648,150 @@ impl Classifier {
             prev: None,
             extra: crate::model::Extra::default(),
         };
-        self.classify_with(0, &norm, &ctx, &mut CueCache::default())
+        self.classify_all(&[(0, norm.as_str(), ctx)], &[Place::default()])
+            .pop()
+            .unwrap_or(Classification {
+                index: 0,
+                text: norm,
+                labels: Vec::new(),
+            })
     }
 
-    fn classify_with(
+    /// Two passes: cue rules and first-stage model scores per sentence, then
+    /// (when the model has one) the second stage over the document's context.
+    fn classify_all(
         &self,
-        index: usize,
-        text: &str,
-        ctx: &Context<'_>,
-        cache: &mut CueCache,
-    ) -> Classification {
-        let (own, head, lead, prev) = context_cues(text, ctx, cache);
-        let negated = NEGATION.is_match(text);
-
-        let mut labels = Vec::new();
+        items: &[(usize, &str, Context<'_>)],
+        places: &[Place],
+    ) -> Vec<Classification> {
+        let mut cache = CueCache::default();
+        let cues: Vec<_> = items
+            .iter()
+            .map(|(_, text, ctx)| context_cues(text, ctx, &mut cache))
+            .collect();
         // The model was trained on Chinese only; English sentences use the cue rules.
-        let model_scores = self.model.as_ref().filter(|_| mostly_cjk(text)).map(|m| {
-            m.score(
-                text,
-                &ctx.headings,
-                ctx.lead_in,
-                prev,
-                &own,
-                &head,
-                lead.as_ref(),
-                &ctx.extra,
-            )
+        let stage1: Vec<Option<(Vec<crate::model::Feature>, [f32; 12])>> = items
+            .iter()
+            .zip(&cues)
+            .map(|((_, text, ctx), (own, head, lead, prev))| {
+                let m = self.model.as_ref().filter(|_| mostly_cjk(text))?;
+                let feats = crate::model::features(
+                    text,
+                    &ctx.headings,
+                    ctx.lead_in,
+                    *prev,
+                    own,
+                    head,
+                    lead.as_ref(),
+                    &ctx.extra,
+                );
+                let z = m.logits(&feats);
+                Some((feats, z))
+            })
+            .collect();
+        let stage2 = self.model.as_ref().and_then(|m| m.stage2());
+        let dense = stage2.map(|_| {
+            let logits: Vec<Option<[f32; 12]>> =
+                stage1.iter().map(|s| s.as_ref().map(|(_, z)| *z)).collect();
+            crate::stack::dense(&logits, places)
         });
-        for p in Practice::ALL {
-            let i = p.index();
-            let lead_score = lead.as_ref().map_or(0.0, |l| l[i].0);
-            let (score, extra) = match &model_scores {
-                // An email address or phone number in the sentence itself is
-                // contact information whatever the context features say.
-                Some(ms) if p == Practice::Contact && has_address(&own[i].1) => {
-                    (ms[i].0.max(0.5), ms[i].1.clone())
+        items
+            .iter()
+            .zip(cues)
+            .zip(&stage1)
+            .enumerate()
+            .map(|(k, (((index, text, _), (own, head, lead, _)), s1))| {
+                let negated = NEGATION.is_match(text);
+                let model_scores: Option<[f32; 12]> = match (s1, self.model.as_ref()) {
+                    (Some((_, z)), Some(m)) => Some(match (stage2, dense.as_ref()) {
+                        (Some(s2), Some(d)) => {
+                            let p = s2.probs(&d[k]);
+                            std::array::from_fn(|l| {
+                                crate::model::map_threshold(p[l], s2.threshold[l])
+                            })
+                        }
+                        _ => std::array::from_fn(|l| m.stage1_score(z[l], l)),
+                    }),
+                    _ => None,
+                };
+                let mut labels = Vec::new();
+                for p in Practice::ALL {
+                    let i = p.index();
+                    let lead_score = lead.as_ref().map_or(0.0, |l| l[i].0);
+                    let score = match &model_scores {
+                        // An email address or phone number in the sentence itself is
+                        // contact information whatever the context features say.
+                        Some(ms) if p == Practice::Contact && has_address(&own[i].1) => {
+                            ms[i].max(0.5)
+                        }
+                        Some(ms) => ms[i],
+                        None => {
+                            let raw =
+                                own[i].0 + 0.5 * head[i].0.min(1.5) + 0.6 * lead_score.min(1.5);
+                            raw / (raw + threshold_rules(p))
+                        }
+                    };
+                    if score < 0.5 {
+                        continue;
+                    }
+                    let mut evidence = own[i].1.clone();
+                    evidence.extend(head[i].1.iter().cloned());
+                    if let Some(l) = &lead {
+                        evidence.extend(l[i].1.iter().cloned());
+                    }
+                    if let (Some((feats, _)), Some(m)) = (s1, self.model.as_ref()) {
+                        evidence.extend(m.ngram_evidence(text, feats, i));
+                        if let Some((block, _)) = stage2
+                            .zip(dense.as_ref())
+                            .and_then(|(s2, d)| s2.strongest_context(&d[k], i))
+                        {
+                            evidence.push(Evidence {
+                                rule: "model.context".to_string(),
+                                matched: block.to_string(),
+                                source: EvidenceSource::Model,
+                            });
+                        }
+                    }
+                    labels.push(LabelHit {
+                        practice: p,
+                        score,
+                        negated,
+                        evidence,
+                    });
                 }
-                Some(ms) => (ms[i].0, ms[i].1.clone()),
-                None => {
-                    let raw = own[i].0 + 0.5 * head[i].0.min(1.5) + 0.6 * lead_score.min(1.5);
-                    (raw / (raw + threshold_rules(p)), Vec::new())
+                Classification {
+                    index: *index,
+                    text: (*text).to_string(),
+                    labels,
                 }
-            };
-            if score >= 0.5 {
-                let mut evidence = own[i].1.clone();
-                evidence.extend(head[i].1.iter().cloned());
-                if let Some(l) = &lead {
-                    evidence.extend(l[i].1.iter().cloned());
-                }
-                evidence.extend(extra);
-                labels.push(LabelHit {
-                    practice: p,
-                    score,
-                    negated,
-                    evidence,
-                });
-            }
-        }
-        Classification {
-            index,
-            text: text.to_string(),
-            labels,
-        }
+            })
+            .collect()
     }
 }
 
-/// Walk a document in order, attaching heading and lead-in context to each sentence.
-fn contexts(doc: &Document) -> Vec<(&crate::Sentence, Context<'_>)> {
+/// Walk a document in order, attaching heading and lead-in context to each
+/// sentence, and its place (section, chapter, heading, lead-in) for the second stage.
+fn contexts(doc: &Document) -> (Vec<(&crate::Sentence, Context<'_>)>, Vec<Place>) {
     let sentences = doc.sentences();
     let mut out = Vec::with_capacity(sentences.len());
-    let mut lead_in: Option<&str> = None;
+    let mut places = Vec::with_capacity(sentences.len());
+    let mut lead_in: Option<(usize, &str)> = None;
     let mut prev: Option<&str> = None;
+    // Sections start at every heading; chapters at the document's top-level
+    // headings (the smallest numbering level it uses, e.g. "一、" or "1."),
+    // whatever nesting the section paths got.
+    let level = |s: &crate::Sentence| {
+        crate::split::heading_level(&s.text, None)
+            .unwrap_or_else(|| u8::try_from(s.section.len() + 1).unwrap_or(8).min(8))
+    };
+    let top = sentences
+        .iter()
+        .filter(|s| s.is_heading)
+        .map(level)
+        .filter(|l| *l < 9)
+        .min();
+    let (mut section, mut chapter) = (0usize, 0usize);
+    let mut heading: Option<usize> = None;
     #[allow(clippy::cast_precision_loss)] // sentence counts are small
     let total = sentences.len().max(1) as f32;
     for (i, s) in sentences.iter().enumerate() {
@@ -724,11 +799,33 @@ fn contexts(doc: &Document) -> Vec<(&crate::Sentence, Context<'_>)> {
         if s.is_heading || !is_item {
             lead_in = None;
         }
+        if s.is_heading && i > 0 {
+            section += 1;
+            if Some(level(s)) == top {
+                chapter += 1;
+            }
+        }
+        places.push(Place {
+            section,
+            chapter,
+            heading,
+            lead_in: if is_item {
+                lead_in.map(|(k, _)| k)
+            } else {
+                None
+            },
+            is_heading: s.is_heading,
+            is_item,
+        });
         #[allow(clippy::cast_precision_loss)]
         let position = i as f32 / total;
         let ctx = Context {
             headings: s.section.iter().map(String::as_str).collect(),
-            lead_in: if is_item { lead_in } else { None },
+            lead_in: if is_item {
+                lead_in.map(|(_, t)| t)
+            } else {
+                None
+            },
             prev,
             extra: crate::model::Extra {
                 prev,
@@ -742,17 +839,21 @@ fn contexts(doc: &Document) -> Vec<(&crate::Sentence, Context<'_>)> {
         };
         out.push((s, ctx));
         prev = Some(&s.text);
+        if s.is_heading {
+            heading = Some(i);
+        }
         if !s.is_heading && s.text.ends_with(':') {
-            lead_in = Some(&s.text);
+            lead_in = Some((i, &s.text));
         }
     }
-    out
+    (out, places)
 }
 
-/// Model features for every sentence of a document (training support).
-pub(crate) fn document_features(doc: &Document) -> Vec<Vec<crate::model::Feature>> {
+/// Model features and places for every sentence of a document (training support).
+pub(crate) fn document_features(doc: &Document) -> (Vec<Vec<crate::model::Feature>>, Vec<Place>) {
     let mut cache = CueCache::default();
-    contexts(doc)
+    let (ctxs, places) = contexts(doc);
+    let feats = ctxs
         .into_iter()
         .map(|(s, ctx)| {
             let (own, head, lead, prev) = context_cues(&s.text, &ctx, &mut cache);
@@ -767,7 +868,8 @@ pub(crate) fn document_features(doc: &Document) -> Vec<Vec<crate::model::Feature
                 &ctx.extra,
             )
         })
-        .collect()
+        .collect();
+    (feats, places)
 }
 
 /// Memo of cue scores per text within one document: headings, lead-ins and
@@ -826,7 +928,7 @@ fn has_address(evidence: &[Evidence]) -> bool {
 }
 
 /// At least a third of the letters are CJK.
-fn mostly_cjk(text: &str) -> bool {
+pub(crate) fn mostly_cjk(text: &str) -> bool {
     let cjk = text.chars().filter(|c| crate::text::is_cjk(*c)).count();
     let letters = text.chars().filter(|c| c.is_alphabetic()).count();
     cjk * 3 >= letters && cjk > 0

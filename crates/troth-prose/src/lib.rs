@@ -25,6 +25,7 @@ pub mod classify;
 pub mod import;
 mod model;
 pub mod split;
+mod stack;
 pub mod text;
 #[doc(hidden)]
 pub mod training;

@@ -8,10 +8,11 @@
 use std::sync::{Arc, LazyLock};
 
 use crate::classify::{Cues, Evidence, EvidenceSource, Practice};
+use crate::stack::{NF, Stage2};
 
 /// Number of hash buckets per label.
 pub const DIM: usize = 1 << 15;
-const MAGIC: &[u8; 4] = b"TPM1";
+const MAGIC: &[u8; 4] = b"TPM2";
 
 static SHIPPED: LazyLock<Option<Arc<Model>>> =
     LazyLock::new(|| Model::from_bytes(include_bytes!("../model/practices.bin")).map(Arc::new));
@@ -23,6 +24,8 @@ pub(crate) struct Model {
     threshold: [f32; 12],
     /// Bucket-major, so one feature reads one cache line for all labels.
     weights: Vec<[f32; 12]>,
+    /// Second stage over document context (see `stack`).
+    stage2: Option<Stage2>,
 }
 
 /// One sparse feature: bucket, value, and a printable name for evidence.
@@ -214,7 +217,9 @@ impl Model {
     }
 
     /// Decode: magic, dim (u32), then per label: bias f32, threshold f32,
-    /// scale f32, DIM × i16 weights (all little-endian).
+    /// scale f32, DIM × i16 weights; then the second stage: feature count
+    /// (u32, 0 for none) and per label bias f32, threshold f32, NF × f32
+    /// weights (all little-endian).
     pub(crate) fn from_bytes(b: &[u8]) -> Option<Model> {
         if b.get(..4)? != MAGIC {
             return None;
@@ -225,6 +230,7 @@ impl Model {
             pos += n;
             Some(s)
         };
+        let f32_at = |s: &[u8]| -> Option<f32> { Some(f32::from_le_bytes(s.try_into().ok()?)) };
         let dim = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
         if dim != DIM {
             return None;
@@ -233,28 +239,49 @@ impl Model {
         let mut threshold = [0.5; 12];
         let mut weights = vec![[0.0f32; 12]; DIM];
         for i in 0..12 {
-            bias[i] = f32::from_le_bytes(take(4)?.try_into().ok()?);
-            threshold[i] = f32::from_le_bytes(take(4)?.try_into().ok()?);
-            let scale = f32::from_le_bytes(take(4)?.try_into().ok()?);
+            bias[i] = f32_at(take(4)?)?;
+            threshold[i] = f32_at(take(4)?)?;
+            let scale = f32_at(take(4)?)?;
             let raw = take(DIM * 2)?;
             for (slot, c) in weights.iter_mut().zip(raw.chunks_exact(2)) {
                 slot[i] = f32::from(i16::from_le_bytes([c[0], c[1]])) * scale;
             }
         }
+        let nf = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
+        let stage2 = if nf == 0 {
+            None
+        } else if nf != NF {
+            return None;
+        } else {
+            let mut s2 = Stage2 {
+                bias: [0.0; 12],
+                threshold: [0.5; 12],
+                w: Vec::with_capacity(12),
+            };
+            for i in 0..12 {
+                s2.bias[i] = f32_at(take(4)?)?;
+                s2.threshold[i] = f32_at(take(4)?)?;
+                let raw = take(NF * 4)?;
+                s2.w.push(raw.chunks_exact(4).filter_map(f32_at).collect());
+            }
+            Some(s2)
+        };
         Some(Model {
             bias,
             threshold,
             weights,
+            stage2,
         })
     }
 
-    /// Encode (see [`Model::from_bytes`]); weights are quantised to i16.
+    /// Encode (see [`Model::from_bytes`]); first-stage weights are quantised to i16.
     pub(crate) fn to_bytes(
         bias: &[f32; 12],
         threshold: &[f32; 12],
         weights: &[Vec<f32>],
+        stage2: Option<&Stage2>,
     ) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8 + 12 * (12 + DIM * 2));
+        let mut out = Vec::with_capacity(12 + 12 * (12 + DIM * 2) + 12 * (8 + NF * 4));
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&u32::try_from(DIM).unwrap_or(0).to_le_bytes());
         for i in 0..12 {
@@ -271,83 +298,94 @@ impl Model {
                 out.extend_from_slice(&q.to_le_bytes());
             }
         }
+        match stage2 {
+            None => out.extend_from_slice(&0u32.to_le_bytes()),
+            Some(s2) => {
+                out.extend_from_slice(&u32::try_from(NF).unwrap_or(0).to_le_bytes());
+                for i in 0..12 {
+                    out.extend_from_slice(&s2.bias[i].to_le_bytes());
+                    out.extend_from_slice(&s2.threshold[i].to_le_bytes());
+                    for x in &s2.w[i] {
+                        out.extend_from_slice(&x.to_le_bytes());
+                    }
+                }
+            }
+        }
         out
     }
 
-    /// Per practice: decision score (0.5 at the tuned threshold) and the top
-    /// sentence n-grams behind a positive decision.
-    #[allow(clippy::too_many_arguments)] // context pieces are independent inputs
-    pub(crate) fn score(
-        &self,
-        text: &str,
-        headings: &[&str],
-        lead_in: Option<&str>,
-        prev: Option<[f32; 12]>,
-        own: &Cues,
-        head: &Cues,
-        lead: Option<&Cues>,
-        extra: &Extra<'_>,
-    ) -> Vec<(f32, Vec<Evidence>)> {
-        let feats = features(text, headings, lead_in, prev, own, head, lead, extra);
+    /// First-stage logits per practice for one feature vector.
+    pub(crate) fn logits(&self, feats: &[Feature]) -> [f32; 12] {
         let mut z = self.bias;
-        for f in &feats {
+        for f in feats {
             let w = &self.weights[f.bucket as usize];
             for (zi, wi) in z.iter_mut().zip(w) {
                 *zi += wi * f.value;
             }
         }
-        let mut out = Vec::with_capacity(12);
-        let mut chars: Option<Vec<char>> = None;
-        for i in 0..12 {
-            let z = z[i];
-            let p = sigmoid(z);
-            let t = self.threshold[i].clamp(0.01, 0.99);
-            // Map so that p == t gives 0.5, keeping the order of p.
-            let score = if p >= t {
-                0.5 + 0.5 * (p - t) / (1.0 - t)
-            } else {
-                0.5 * p / t
-            };
-            let mut evidence = Vec::new();
-            if score >= 0.5 {
-                // Rank contributions first, build strings only for the few shown.
-                let mut contrib: Vec<(f32, usize, usize)> = feats
-                    .iter()
-                    .filter_map(|f| {
-                        let (start, n) = f.span.filter(|(_, n)| *n >= 2)?;
-                        let c = self.weights[f.bucket as usize][i] * f.value;
-                        (c > 0.0).then_some((c, start, n))
-                    })
-                    .collect();
-                contrib.sort_by(|a, b| b.0.total_cmp(&a.0));
-                let chars = chars.get_or_insert_with(|| text.chars().collect::<Vec<char>>());
-                let mut seen: Vec<String> = Vec::new();
-                for (_, start, n) in contrib.iter().take(24) {
-                    if seen.len() >= 3 {
-                        break;
-                    }
-                    let Some(name) = chars.get(*start..start + n) else {
-                        continue;
-                    };
-                    let name: String = name.iter().collect();
-                    if !seen
-                        .iter()
-                        .any(|s| s.contains(name.as_str()) || name.contains(s.as_str()))
-                    {
-                        seen.push(name);
-                    }
-                }
-                evidence = seen
-                    .into_iter()
-                    .map(|n| Evidence {
-                        rule: "model.ngram".to_string(),
-                        matched: n,
-                        source: EvidenceSource::Model,
-                    })
-                    .collect();
+        z
+    }
+
+    /// The trained second stage, if the model has one.
+    pub(crate) fn stage2(&self) -> Option<&Stage2> {
+        self.stage2.as_ref()
+    }
+
+    /// Decision score from the first-stage logit alone (0.5 at the tuned threshold).
+    pub(crate) fn stage1_score(&self, z: f32, label: usize) -> f32 {
+        map_threshold(sigmoid(z), self.threshold[label])
+    }
+
+    /// The strongest sentence n-grams behind label `label` (at most three).
+    pub(crate) fn ngram_evidence(
+        &self,
+        text: &str,
+        feats: &[Feature],
+        label: usize,
+    ) -> Vec<Evidence> {
+        // Rank contributions first, build strings only for the few shown.
+        let mut contrib: Vec<(f32, usize, usize)> = feats
+            .iter()
+            .filter_map(|f| {
+                let (start, n) = f.span.filter(|(_, n)| *n >= 2)?;
+                let c = self.weights[f.bucket as usize][label] * f.value;
+                (c > 0.0).then_some((c, start, n))
+            })
+            .collect();
+        contrib.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let chars: Vec<char> = text.chars().collect();
+        let mut seen: Vec<String> = Vec::new();
+        for (_, start, n) in contrib.iter().take(24) {
+            if seen.len() >= 3 {
+                break;
             }
-            out.push((score, evidence));
+            let Some(name) = chars.get(*start..start + n) else {
+                continue;
+            };
+            let name: String = name.iter().collect();
+            if !seen
+                .iter()
+                .any(|s| s.contains(name.as_str()) || name.contains(s.as_str()))
+            {
+                seen.push(name);
+            }
         }
-        out
+        seen.into_iter()
+            .map(|n| Evidence {
+                rule: "model.ngram".to_string(),
+                matched: n,
+                source: EvidenceSource::Model,
+            })
+            .collect()
+    }
+}
+
+/// Map a probability so that `p == t` gives 0.5, keeping the order of `p`.
+pub(crate) fn map_threshold(p: f32, t: f32) -> f32 {
+    let t = t.clamp(0.01, 0.99);
+    if p >= t {
+        0.5 + 0.5 * (p - t) / (1.0 - t)
+    } else {
+        0.5 * p / t
     }
 }

@@ -24,8 +24,11 @@ fn capp130_in_sample_f1() {
     let r = common::evaluate(&Classifier::rules_only(), &all);
     println!("## all 40, rules only\n\n{}", common::table(&r));
     // Floors slightly below the figures measured when this test was written.
+    // In-sample is lower than a plain first stage would give (0.974): the
+    // context stage is trained on out-of-fold first-stage scores, so it does not
+    // trust the first stage's memorised in-sample certainty.
     assert!(
-        common::macro_f1(&a) >= 0.95,
+        common::macro_f1(&a) >= 0.90,
         "in-sample macro F1 {:.3}",
         common::macro_f1(&a)
     );

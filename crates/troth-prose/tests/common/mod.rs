@@ -117,7 +117,8 @@ pub fn cross_validate(docs: &[LabelledDoc], params: training::Params) -> [Counts
     total
 }
 
-/// Training parameters, overridable by EPOCHS, L2, LR and INNER_FOLDS for experiments.
+/// Training parameters, overridable by EPOCHS, L2, LR, INNER_FOLDS, STACK (0/1),
+/// STACK_EPOCHS and STACK_L2 for experiments.
 pub fn params_from_env() -> training::Params {
     let d = training::Params::default();
     let get = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f32>().ok());
@@ -126,6 +127,11 @@ pub fn params_from_env() -> training::Params {
         l2: get("L2").unwrap_or(d.l2),
         lr: get("LR").unwrap_or(d.lr),
         inner_folds: get("INNER_FOLDS").map_or(d.inner_folds, |v| v as usize),
+        stack: get("STACK").map_or(d.stack, |v| v != 0.0),
+        stack_epochs: get("STACK_EPOCHS").map_or(d.stack_epochs, |v| v as usize),
+        stack_l2: get("STACK_L2").unwrap_or(d.stack_l2),
+        stack_diag: get("STACK_DIAG").map_or(d.stack_diag, |v| v != 0.0),
+        stack_select: get("STACK_SELECT").map_or(d.stack_select, |v| v != 0.0),
     }
 }
 
