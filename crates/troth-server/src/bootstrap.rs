@@ -82,7 +82,9 @@ pub async fn open(config: &Config) -> Result<Arc<AppState>, StartError> {
 /// The whole router: `/v1`, `/openapi.json`, `/docs`, health, metrics, with the
 /// middleware stack.
 pub fn router(state: Arc<AppState>, config: &Config) -> Router {
-    let api = crate::api::router(Arc::clone(&state)).merge(crate::api::openapi::routes());
+    let api = crate::api::router(Arc::clone(&state))
+        .merge(crate::api::openapi::routes())
+        .merge(crate::web::router(Arc::clone(&state), config));
     crate::app::build(api, config, Arc::new(StoreReady(state)))
 }
 

@@ -20,6 +20,7 @@ pub mod mail;
 pub mod observe;
 pub mod serve;
 pub mod storage;
+pub mod web;
 
 pub use config::{Config, ConfigError};
 pub use error::{ApiError, ProblemKind};

@@ -28,7 +28,7 @@ pub struct Caller {
     pub subject: Option<SubjectId>,
     /// The permission a handler refused (set by [`Caller::require`]), so the
     /// middleware can audit the refusal once the answer is known.
-    denied: Arc<OnceLock<Permission>>,
+    pub(crate) denied: Arc<OnceLock<Permission>>,
 }
 
 impl Caller {

@@ -385,9 +385,9 @@ async fn erase(state: &AppState, caller: &Caller, r: &RequestRecord) -> Result<(
 }
 
 /// Minutes a verification code stays valid.
-const CODE_MINUTES: i64 = 15;
+pub(crate) const CODE_MINUTES: i64 = 15;
 /// Wrong codes allowed before a new one must be sent.
-const CODE_ATTEMPTS: u32 = 5;
+pub(crate) const CODE_ATTEMPTS: u32 = 5;
 
 fn may_verify(caller: &Caller) -> Result<(), ApiError> {
     // The subject proves their own identity; operators may start it for them.
@@ -398,7 +398,7 @@ fn may_verify(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
-fn code_hash(state: &AppState, caller: &Caller, request: &str, code: &str) -> [u8; 32] {
+pub(crate) fn code_hash(state: &AppState, caller: &Caller, request: &str, code: &str) -> [u8; 32] {
     let mut h = blake3::Hasher::new_keyed(&state.code_key);
     for part in [caller.tenant.as_str(), request, code] {
         h.update(&(part.len() as u64).to_be_bytes());
@@ -407,7 +407,7 @@ fn code_hash(state: &AppState, caller: &Caller, request: &str, code: &str) -> [u
     *h.finalize().as_bytes()
 }
 
-fn new_code() -> Result<String, ApiError> {
+pub(crate) fn new_code() -> Result<String, ApiError> {
     loop {
         let mut b = [0u8; 4];
         getrandom::fill(&mut b).map_err(|_| ApiError::internal())?;

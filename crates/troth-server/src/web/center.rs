@@ -1,0 +1,1157 @@
+//! The privacy center, one per tenant under `/t/{tenant}`: the policy in force
+//! (English or Chinese), every archived version and readable diffs between them,
+//! sign-in by an emailed one-time code, the consent dashboard, re-consent after a
+//! significant change, and rights requests with their status.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use troth_core::{ConsentStatus, Method, RequestKind};
+use troth_policy::{Lang, LegalBasis, Policy};
+use troth_store::{IdentifierKind, RequestFilter, RightsStore, Store, TenantId};
+
+use crate::api::consents::{AcceptInput, AcceptMethod, ConsentInput};
+use crate::api::requests::{CodeInput, NewRequest, RequestView};
+use crate::api::state::{Published, TenantRuntime, store_subject};
+use crate::auth::Role;
+use crate::error::ProblemKind;
+use crate::extract::ApiJson;
+use crate::web::session::{Pending, Session};
+use crate::web::{
+    FormData, Web, WebError, answer_json, api_detail, caller, checked_session, html, i18n,
+    see_other, ser, session, view,
+};
+
+/// The session cookie of the privacy center (scoped to the tenant's path).
+const COOKIE: &str = "troth_pc";
+/// Session lifetime: two hours.
+const LIFETIME: i64 = 2 * 3600;
+/// The audit actor of privacy-center writes (`key:privacy-center`).
+const ACTOR: &str = "privacy-center";
+
+/// `?lang=` and the notices a redirect may ask a page to show.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    lang: Option<String>,
+    saved: Option<String>,
+    sent: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// One privacy-center page being built.
+struct Page {
+    web: Arc<Web>,
+    tenant: TenantId,
+    rt: Arc<TenantRuntime>,
+    lang: Lang,
+    session: Session,
+    cookies: Vec<HeaderValue>,
+}
+
+impl Page {
+    async fn open(
+        web: Arc<Web>,
+        tenant: &str,
+        headers: &HeaderMap,
+        q: &PageQuery,
+    ) -> Result<Self, WebError> {
+        let lang = i18n::negotiate(q.lang.as_deref(), headers);
+        let id = TenantId::new(tenant);
+        // Tenant ids are UUIDs; anything else is not a tenant (and never a query).
+        if uuid::Uuid::parse_str(tenant).is_err() {
+            return Err(WebError::not_found(lang));
+        }
+        let rt = web
+            .app
+            .tenant(&id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "tenant runtime failed");
+                WebError::internal(lang)
+            })?
+            .ok_or_else(|| WebError::not_found(lang))?;
+        let (session, mut cookies) = session(&web, headers, COOKIE, &base(tenant), LIFETIME);
+        if let Some(l) = q.lang.as_deref().and_then(i18n::parse) {
+            cookies.push(
+                web.cookies
+                    .set("troth_lang", i18n::code(l), "/", 365 * 86_400),
+            );
+        }
+        Ok(Self {
+            web,
+            tenant: id,
+            rt,
+            lang,
+            session,
+            cookies,
+        })
+    }
+
+    fn base(&self) -> String {
+        base(self.tenant.as_str())
+    }
+
+    fn subject(&self) -> Option<troth_core::SubjectId> {
+        self.session.sub.as_deref().and_then(|s| s.parse().ok())
+    }
+
+    fn caller(&self, subject: troth_core::SubjectId) -> crate::api::caller::Caller {
+        caller(
+            self.tenant.clone(),
+            ACTOR,
+            Role::Subject,
+            Some(store_subject(subject)),
+        )
+    }
+
+    async fn in_force(&self) -> Result<Published, WebError> {
+        self.rt
+            .in_force(Timestamp::now())
+            .await
+            .ok_or_else(|| WebError::new(StatusCode::NOT_FOUND, self.lang, "no_policy"))
+    }
+
+    /// The context every page shares.
+    fn ctx(&self, policy: Option<&Policy>, active: &str, here: &str) -> minijinja::Value {
+        let other = match self.lang {
+            Lang::En => Lang::ZhCn,
+            Lang::ZhCn => Lang::En,
+        };
+        context! {
+            t => i18n::strings(self.lang),
+            lang => i18n::code(self.lang),
+            other_lang => i18n::code(other),
+            here => here,
+            base => self.base(),
+            active => active,
+            controller => policy.map(|p| p.controller.legal_name.get(self.lang).to_owned()),
+            signed_in => self.session.sub.is_some(),
+            csrf => self.session.csrf(&self.web.keys),
+        }
+    }
+
+    fn render(self, name: &str, ctx: minijinja::Value) -> Response {
+        match view::render(name, ctx) {
+            Ok(body) => html(body, self.cookies),
+            Err(e) => {
+                tracing::error!(template = name, error = %e, "render failed");
+                WebError::internal(self.lang).into_response()
+            }
+        }
+    }
+
+    /// A redirect keeping the cookies this request set.
+    fn redirect(self, to: &str) -> Response {
+        see_other(to, self.cookies)
+    }
+
+    fn signin_redirect(self) -> Response {
+        let to = format!("{}/signin", self.base());
+        self.redirect(&to)
+    }
+}
+
+fn base(tenant: &str) -> String {
+    format!("/t/{tenant}")
+}
+
+/// `/t/{tenant}`: the policy.
+pub async fn home(Path(tenant): Path<String>) -> Response {
+    see_other(&format!("{}/policy", base(&tenant)), Vec::new())
+}
+
+/// The policy in force, rendered in the page's language.
+pub async fn policy(
+    State(web): State<Arc<Web>>,
+    Path(tenant): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let page = Page::open(web, &tenant, &headers, &q).await?;
+    let p = page.in_force().await?;
+    let body = render_policy(&p.policy, page.lang)?;
+    let versions = page.rt.versions.read().await.clone();
+    // Seed 000: a significant change is announced at the top of the policy.
+    let changed = p.record.significant.then(|| view::date(p.record.published));
+    let previous = previous_of(&versions, &p).map(|v| v.record.content_hash.clone());
+    let ctx = context! {
+        title => p.policy.policy.title.get(page.lang),
+        label => p.record.label.clone(),
+        published => view::date(p.record.published),
+        effective => view::date(p.record.effective),
+        hash => p.record.content_hash.clone(),
+        body => body,
+        changed => changed,
+        previous => previous,
+        ..page.ctx(Some(&p.policy), "policy", "policy")
+    };
+    Ok(page.render("policy.html", ctx))
+}
+
+fn render_policy(policy: &Policy, lang: Lang) -> Result<String, WebError> {
+    troth_policy::render(policy, lang, troth_policy::Format::Html).map_err(|e| {
+        tracing::error!(error = %e, "policy render failed");
+        WebError::internal(lang)
+    })
+}
+
+fn previous_of<'a>(versions: &'a [Published], p: &Published) -> Option<&'a Published> {
+    let i = versions
+        .iter()
+        .position(|v| v.record.content_hash == p.record.content_hash)?;
+    i.checked_sub(1).and_then(|j| versions.get(j))
+}
+
+/// A version as listed.
+#[derive(Debug, Serialize)]
+pub struct VersionRow {
+    /// Content hash.
+    pub hash: String,
+    /// Label.
+    pub label: String,
+    /// Publication date.
+    pub published: String,
+    /// Effective date.
+    pub effective: String,
+    /// Whether it changed the policy significantly.
+    pub significant: bool,
+    /// Whether it is in force.
+    pub in_force: bool,
+    /// The hash of the version before it.
+    pub previous: Option<String>,
+}
+
+/// Every version, newest first.
+pub async fn version_rows(rt: &TenantRuntime) -> Vec<VersionRow> {
+    let now = Timestamp::now();
+    let in_force = rt
+        .in_force(now)
+        .await
+        .map(|p| p.record.content_hash.clone());
+    let versions = rt.versions.read().await;
+    let mut rows: Vec<VersionRow> = versions
+        .iter()
+        .enumerate()
+        .map(|(i, v)| VersionRow {
+            hash: v.record.content_hash.clone(),
+            label: v.record.label.clone(),
+            published: view::date(v.record.published),
+            effective: view::date(v.record.effective),
+            significant: v.record.significant,
+            in_force: in_force.as_deref() == Some(v.record.content_hash.as_str()),
+            previous: i
+                .checked_sub(1)
+                .and_then(|j| versions.get(j))
+                .map(|p| p.record.content_hash.clone()),
+        })
+        .collect();
+    rows.reverse();
+    rows
+}
+
+/// The archive: every published version with its dates.
+pub async fn versions(
+    State(web): State<Arc<Web>>,
+    Path(tenant): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let page = Page::open(web, &tenant, &headers, &q).await?;
+    let p = page.in_force().await?;
+    let rows = version_rows(&page.rt).await;
+    let ctx = context! { versions => ser(&rows), ..page.ctx(Some(&p.policy), "versions", "policy/versions") };
+    Ok(page.render("versions.html", ctx))
+}
+
+/// One version, archived or in force.
+pub async fn version(
+    State(web): State<Arc<Web>>,
+    Path((tenant, hash)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let page = Page::open(web, &tenant, &headers, &q).await?;
+    let now = Timestamp::now();
+    let p = page
+        .rt
+        .version(&hash, now)
+        .await
+        .ok_or_else(|| WebError::not_found(page.lang))?;
+    let current = page.in_force().await?;
+    let archived = current.record.content_hash != p.record.content_hash;
+    let body = render_policy(&p.policy, page.lang)?;
+    let versions = page.rt.versions.read().await.clone();
+    let previous = previous_of(&versions, &p).map(|v| v.record.content_hash.clone());
+    let here = format!("policy/versions/{}", p.record.content_hash);
+    let ctx = context! {
+        title => p.policy.policy.title.get(page.lang),
+        label => p.record.label.clone(),
+        published => view::date(p.record.published),
+        effective => view::date(p.record.effective),
+        hash => p.record.content_hash.clone(),
+        body => body,
+        archived => archived,
+        previous => previous,
+        ..page.ctx(Some(&current.policy), "versions", &here)
+    };
+    Ok(page.render("policy.html", ctx))
+}
+
+/// A change as shown.
+#[derive(Debug, Serialize)]
+pub struct ChangeRow {
+    section: String,
+    path: String,
+    kind: String,
+    before: String,
+    after: String,
+    criteria: Vec<&'static str>,
+    significant: bool,
+    reduces_rights: bool,
+}
+
+/// The rows and flags of a diff, in `lang`.
+pub fn diff_view(old: &Policy, new: &Policy, lang: Lang) -> minijinja::Value {
+    let report = troth_policy::diff(old, new);
+    let rows: Vec<ChangeRow> = report
+        .changes
+        .iter()
+        .map(|c| ChangeRow {
+            section: c.section.clone(),
+            path: c.path.clone(),
+            kind: i18n::t(
+                lang,
+                match c.kind {
+                    troth_policy::ChangeKind::Added => "kind_added",
+                    troth_policy::ChangeKind::Removed => "kind_removed",
+                    troth_policy::ChangeKind::Changed => "kind_changed",
+                },
+            )
+            .to_owned(),
+            before: c.before.as_ref().map(show).unwrap_or_default(),
+            after: c.after.as_ref().map(show).unwrap_or_default(),
+            criteria: c
+                .criteria
+                .iter()
+                .map(|k| i18n::t(lang, &format!("crit_{}", k.as_str())))
+                .collect(),
+            significant: !c.criteria.is_empty(),
+            reduces_rights: c.reduces_rights,
+        })
+        .collect();
+    context! {
+        changes => ser(&rows),
+        significant => report.significant,
+        rights_reduced => report.rights_reduced,
+        needs_consent => report.needs_explicit_consent,
+    }
+}
+
+/// A manifest value as a reader sees it: text in the page's language where the
+/// value is a `{en, zh-CN}` pair, lists joined, anything else compact JSON.
+fn show(v: &serde_json::Value) -> String {
+    use serde_json::Value as V;
+    match v {
+        V::String(s) => s.clone(),
+        V::Array(items) => items.iter().map(show).collect::<Vec<_>>().join(", "),
+        V::Null => String::new(),
+        V::Object(m) if m.len() == 2 && m.contains_key("en") && m.contains_key("zh-CN") => {
+            format!(
+                "{} / {}",
+                m.get("en").map(show).unwrap_or_default(),
+                m.get("zh-CN").map(show).unwrap_or_default()
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A readable diff between two versions (`?from=&to=`; default: the version in
+/// force against the one before it).
+pub async fn diff(
+    State(web): State<Arc<Web>>,
+    Path(tenant): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let page = Page::open(web, &tenant, &headers, &q).await?;
+    let now = Timestamp::now();
+    let current = page.in_force().await?;
+    let new = match q.to.as_deref() {
+        Some(h) => page.rt.version(h, now).await,
+        None => Some(current.clone()),
+    }
+    .ok_or_else(|| WebError::not_found(page.lang))?;
+    let versions = page.rt.versions.read().await.clone();
+    let old = match q.from.as_deref() {
+        Some(h) => page.rt.version(h, now).await,
+        None => previous_of(&versions, &new).cloned(),
+    }
+    .ok_or_else(|| WebError::not_found(page.lang))?;
+    let here = format!(
+        "policy/diff?from={}&to={}",
+        old.record.content_hash, new.record.content_hash
+    );
+    let ctx = context! {
+        old_label => old.record.label.clone(),
+        old_date => view::date(old.record.published),
+        new_label => new.record.label.clone(),
+        new_date => view::date(new.record.published),
+        diff => diff_view(&old.policy, &new.policy, page.lang),
+        ..page.ctx(Some(&current.policy), "versions", &here)
+    };
+    Ok(page.render("diff.html", ctx))
+}
+
+/// The sign-in form.
+pub async fn signin_page(
+    State(web): State<Arc<Web>>,
+    Path(tenant): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let page = Page::open(web, &tenant, &headers, &q).await?;
+    let p = page.in_force().await?;
+    let ctx = context! { ..page.ctx(Some(&p.policy), "signin", "signin") };
+    Ok(page.render("signin.html", ctx))
+}
+
+/// Sends a sign-in code to a known address. The answer is the same whether the
+/// address is known or not, so the form does not reveal who has an account.
+pub async fn signin(
+    State(web): State<Arc<Web>>,
+    Path(tenant): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let mut page = Page::open(Arc::clone(&web), &tenant, &headers, &q).await?;
+    page.session = checked_session(&web, &headers, COOKIE, &form, page.lang)?;
+    let p = page.in_force().await?;
+    let email = form.get("email").to_owned();
+    if !email.contains('@') || email.len() > 320 {
+        let ctx = context! { error => i18n::t(page.lang, "email_invalid"), ..page.ctx(Some(&p.policy), "signin", "signin") };
+        let mut res = page.render("signin.html", ctx);
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(res);
+    }
+    let Some(mailer) = web.app.mailer.clone() else {
+        let ctx = context! { error => i18n::t(page.lang, "mail_off"), ..page.ctx(Some(&p.policy), "signin", "signin") };
+        let mut res = page.render("signin.html", ctx);
+        *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        return Ok(res);
+    };
+    let found = web
+        .app
+        .store
+        .find_subject(&page.tenant, IdentifierKind::Email, &email, "CN")
+        .await
+        .unwrap_or(None);
+    let attempt = uuid::Uuid::new_v4().to_string();
+    if let Some(subject) = &found {
+        let code = crate::api::requests::new_code().map_err(|_| WebError::internal(page.lang))?;
+        let key = format!("signin:{attempt}");
+        let c = caller(
+            page.tenant.clone(),
+            ACTOR,
+            Role::Subject,
+            Some(subject.clone()),
+        );
+        let hash = crate::api::requests::code_hash(&web.app, &c, &key, &code);
+        let expires =
+            Timestamp::now() + jiff::SignedDuration::from_mins(crate::api::requests::CODE_MINUTES);
+        web.app
+            .store
+            .put_verification_code(&page.tenant, &key, &hash, expires)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "storing a sign-in code failed");
+                WebError::internal(page.lang)
+            })?;
+        let controller = p.policy.controller.legal_name.en.clone();
+        if let Err(e) = mailer
+            .send_code(
+                &email,
+                &controller,
+                &code,
+                crate::api::requests::CODE_MINUTES,
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "sign-in mail not sent");
+            return Err(WebError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                page.lang,
+                "server_error",
+            ));
+        }
+    }
+    page.session.pend = Some(Pending {
+        id: attempt,
+        subject: found.map(|s| s.as_str().to_owned()),
+    });
+    set_session(&mut page);
+    let to = format!("{}/signin/code", page.base());
+    Ok(page.redirect(&to))
+}
+
+fn set_session(page: &mut Page) {
+    let v = page.session.encode(&page.web.keys, COOKIE);
+    let c = page.web.cookies.set(COOKIE, &v, &page.base(), LIFETIME);
+    page.cookies.push(c);
+}
+
+/// The code form.
+pub async fn code_page(
+    State(web): State<Arc<Web>>,
+    Path(tenant): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let page = Page::open(web, &tenant, &headers, &q).await?;
+    if page.session.pend.is_none() {
+        return Ok(page.signin_redirect());
+    }
+    let p = page.in_force().await?;
+    let ctx = context! { ..page.ctx(Some(&p.policy), "signin", "signin/code") };
+    Ok(page.render("code.html", ctx))
+}
+
+/// Checks the code; the right one signs the person in with a fresh session.
+pub async fn code(
+    State(web): State<Arc<Web>>,
+    Path(tenant): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let mut page = Page::open(Arc::clone(&web), &tenant, &headers, &q).await?;
+    page.session = checked_session(&web, &headers, COOKIE, &form, page.lang)?;
+    let Some(pend) = page.session.pend.clone() else {
+        return Ok(page.signin_redirect());
+    };
+    let p = page.in_force().await?;
+    let key = format!("signin:{}", pend.id);
+    let c = caller(page.tenant.clone(), ACTOR, Role::Subject, None);
+    let hash = crate::api::requests::code_hash(&web.app, &c, &key, form.get("code"));
+    let check = web
+        .app
+        .store
+        .check_verification_code(
+            &page.tenant,
+            &key,
+            &hash,
+            crate::api::requests::CODE_ATTEMPTS,
+        )
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "checking a sign-in code failed");
+            WebError::internal(page.lang)
+        })?;
+    let error = match (check, &pend.subject) {
+        (troth_store::CodeCheck::Valid, Some(subject)) => {
+            page.session.renew(LIFETIME);
+            page.session.sub = Some(subject.clone());
+            page.session.pend = None;
+            set_session(&mut page);
+            let to = format!("{}/consents", page.base());
+            return Ok(page.redirect(&to));
+        }
+        (troth_store::CodeCheck::Wrong { attempts_left }, _) => {
+            format!("{} {attempts_left}", i18n::t(page.lang, "code_wrong"))
+        }
+        // An unknown address has no code stored: it reads as "no code pending",
+        // exactly like an expired one.
+        _ => i18n::t(page.lang, "code_gone").to_owned(),
+    };
+    let ctx = context! { error => error, ..page.ctx(Some(&p.policy), "signin", "signin/code") };
+    let mut res = page.render("code.html", ctx);
+    *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
+}
+
+/// Signs out: a fresh anonymous session.
+pub async fn signout(
+    State(web): State<Arc<Web>>,
+    Path(tenant): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let mut page = Page::open(Arc::clone(&web), &tenant, &headers, &q).await?;
+    checked_session(&web, &headers, COOKIE, &form, page.lang)?;
+    page.session = Session::new(LIFETIME);
+    set_session(&mut page);
+    let to = format!("{}/policy", page.base());
+    Ok(page.redirect(&to))
+}
+
+/// One purpose on the dashboard.
+#[derive(Debug, Serialize)]
+struct PurposeRow {
+    id: String,
+    name: String,
+    description: String,
+    basic: bool,
+    by_consent: bool,
+    basis: &'static str,
+    categories: Vec<String>,
+    optional: Vec<String>,
+    recipients: Vec<String>,
+    destinations: Vec<String>,
+    status: &'static str,
+    given: bool,
+}
+
+fn category_names(p: &Policy, ids: &[troth_policy::ids::CategoryId], lang: Lang) -> Vec<String> {
+    ids.iter()
+        .map(|id| {
+            p.categories
+                .iter()
+                .find(|c| &c.id == id)
+                .map_or_else(|| id.to_string(), |c| c.name.get(lang).to_owned())
+        })
+        .collect()
+}
+
+fn basis_key(b: LegalBasis) -> &'static str {
+    let name = serde_json::to_value(b)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    match name.as_str() {
+        "consent" => "basis_consent",
+        "contract" => "basis_contract",
+        "legal_obligation" => "basis_legal_obligation",
+        "vital_interests" => "basis_vital_interests",
+        "public_interest" => "basis_public_interest",
+        "legitimate_interest" => "basis_legitimate_interest",
+        "news_reporting" => "basis_news_reporting",
+        "public_data" => "basis_public_data",
+        _ => "basis_hr_management",
+    }
+}
+
+fn status_key(s: Option<ConsentStatus>) -> &'static str {
+    match s {
+        Some(ConsentStatus::Given) => "st_given",
+        Some(ConsentStatus::Withdrawn) => "st_withdrawn",
+        Some(ConsentStatus::Refused) => "st_refused",
+        Some(ConsentStatus::Expired) => "st_expired",
+        None => "st_none",
+    }
+}
+
+/// Whether the person still has to agree to the version in force: it changed the
+/// policy significantly and they have not accepted it.
+async fn needs_reconsent(
+    rt: &TenantRuntime,
+    p: &Published,
+    subject: troth_core::SubjectId,
+) -> bool {
+    if !p.record.significant {
+        return false;
+    }
+    let ix = rt.index.read().await;
+    !ix.as_ref()
+        .and_then(|ix| ix.state(subject))
+        .is_some_and(|s| s.accepted_versions().contains(&p.version.hash))
+}
+
+/// The consent dashboard.
+pub async fn consents(
+    State(web): State<Arc<Web>>,
+    Path(tenant): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let page = Page::open(web, &tenant, &headers, &q).await?;
+    let Some(subject) = page.subject() else {
+        return Ok(page.signin_redirect());
+    };
+    let p = page.in_force().await?;
+    let policy = &p.policy;
+    let lang = page.lang;
+    let states: Vec<(String, Option<ConsentStatus>)> = {
+        let ix = page.rt.index.read().await;
+        let st = ix.as_ref().and_then(|ix| ix.state(subject));
+        policy
+            .purposes
+            .iter()
+            .map(|pu| {
+                let s = st
+                    .and_then(|s| s.purpose(pu.id.as_str()))
+                    .and_then(|c| c.general.as_ref())
+                    .map(|r| r.status);
+                (pu.id.to_string(), s)
+            })
+            .collect()
+    };
+    let rows: Vec<PurposeRow> = policy
+        .purposes
+        .iter()
+        .zip(states)
+        .map(|(pu, (_, status))| PurposeRow {
+            id: pu.id.to_string(),
+            name: pu.name.get(lang).to_owned(),
+            description: pu.description.get(lang).to_owned(),
+            basic: pu.function == troth_policy::Function::Basic,
+            by_consent: pu.basis == LegalBasis::Consent,
+            basis: i18n::t(lang, basis_key(pu.basis)),
+            categories: category_names(policy, &pu.categories, lang),
+            optional: category_names(policy, &pu.optional_categories, lang),
+            recipients: policy
+                .recipients
+                .iter()
+                .filter(|r| r.purposes.contains(&pu.id))
+                .map(|r| format!("{} ({})", r.name.get(lang), r.country))
+                .collect(),
+            destinations: policy
+                .transfers
+                .iter()
+                .filter(|t| t.purposes.contains(&pu.id))
+                .map(|t| {
+                    let who = policy
+                        .recipients
+                        .iter()
+                        .find(|r| r.id == t.recipient)
+                        .map_or_else(|| t.recipient.to_string(), |r| r.name.get(lang).to_owned());
+                    format!("{} — {who}", t.destination)
+                })
+                .collect(),
+            status: i18n::t(lang, status_key(status)),
+            given: status == Some(ConsentStatus::Given),
+        })
+        .collect();
+    let (basic, additional): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.basic);
+    let reconsent = needs_reconsent(&page.rt, &p, subject).await;
+    let saved = q.saved.is_some();
+    let ctx = context! {
+        basic => ser(&basic),
+        additional => ser(&additional),
+        reconsent => reconsent,
+        saved => saved,
+        ..page.ctx(Some(policy), "consents", "consents")
+    };
+    Ok(page.render("consents.html", ctx))
+}
+
+/// Records a consent decision from the dashboard, through the API's own handler.
+pub async fn set_consent(
+    State(web): State<Arc<Web>>,
+    Path(tenant): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let mut page = Page::open(Arc::clone(&web), &tenant, &headers, &q).await?;
+    page.session = checked_session(&web, &headers, COOKIE, &form, page.lang)?;
+    let Some(subject) = page.subject() else {
+        return Ok(page.signin_redirect());
+    };
+    let status = match form.get("status") {
+        "given" => ConsentStatus::Given,
+        "withdrawn" => ConsentStatus::Withdrawn,
+        _ => {
+            return Err(WebError::new(
+                StatusCode::BAD_REQUEST,
+                page.lang,
+                "error_title",
+            ));
+        }
+    };
+    let purpose = form.get("purpose").to_owned();
+    let input = ConsentInput {
+        subject: subject.to_string(),
+        purpose: purpose.clone(),
+        status,
+        scope: None,
+        method: Some(Method::Form),
+        actor: None,
+        evidence: None,
+        expires_at: None,
+        version: None,
+        at: None,
+    };
+    // The browser's own privacy signals travel with the decision, as the API
+    // expects applications to forward them.
+    let mut signals = HeaderMap::new();
+    for name in ["sec-gpc", "dnt"] {
+        if let Some(v) = headers.get(name) {
+            signals.insert(name, v.clone());
+        }
+    }
+    crate::api::consents::record(
+        State(Arc::clone(&web.app)),
+        Extension(page.caller(subject)),
+        signals,
+        ApiJson(input),
+    )
+    .await
+    .map_err(|e| WebError::api(page.lang, &e))?;
+    let to = format!("{}/consents?saved={purpose}#p-{purpose}", page.base());
+    Ok(page.redirect(&to))
+}
+
+/// The re-consent page: what changed in the version in force, and "Agree".
+pub async fn reconsent(
+    State(web): State<Arc<Web>>,
+    Path(tenant): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let page = Page::open(web, &tenant, &headers, &q).await?;
+    let Some(subject) = page.subject() else {
+        return Ok(page.signin_redirect());
+    };
+    let p = page.in_force().await?;
+    let versions = page.rt.versions.read().await.clone();
+    let needed = needs_reconsent(&page.rt, &p, subject).await;
+    let diff = previous_of(&versions, &p).map(|old| diff_view(&old.policy, &p.policy, page.lang));
+    let ctx = context! {
+        needed => needed,
+        diff => diff,
+        label => p.record.label.clone(),
+        published => view::date(p.record.published),
+        hash => p.record.content_hash.clone(),
+        saved => q.saved.is_some(),
+        ..page.ctx(Some(&p.policy), "consents", "reconsent")
+    };
+    Ok(page.render("reconsent.html", ctx))
+}
+
+/// "Agree": records the explicit acceptance of the version shown.
+pub async fn agree(
+    State(web): State<Arc<Web>>,
+    Path(tenant): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let mut page = Page::open(Arc::clone(&web), &tenant, &headers, &q).await?;
+    page.session = checked_session(&web, &headers, COOKIE, &form, page.lang)?;
+    let Some(subject) = page.subject() else {
+        return Ok(page.signin_redirect());
+    };
+    let input = AcceptInput {
+        version: form.get("version").to_owned(),
+        method: AcceptMethod::Form,
+        evidence: None,
+    };
+    crate::api::consents::accept_version(
+        State(Arc::clone(&web.app)),
+        Extension(page.caller(subject)),
+        Path(subject.to_string()),
+        ApiJson(input),
+    )
+    .await
+    .map_err(|e| WebError::api(page.lang, &e))?;
+    let to = format!("{}/reconsent?saved=1", page.base());
+    Ok(page.redirect(&to))
+}
+
+/// A request as listed or shown.
+#[derive(Debug, Serialize)]
+pub struct RequestRow {
+    /// Request id.
+    pub id: String,
+    /// Kind code.
+    pub kind: String,
+    /// Kind, in words.
+    pub kind_text: &'static str,
+    /// Status code.
+    pub status: String,
+    /// Status, in words.
+    pub status_text: &'static str,
+    /// Received date.
+    pub received: String,
+    /// Due date, once the clock runs.
+    pub due: Option<String>,
+    /// Countdown to the due date.
+    pub countdown: Option<String>,
+    /// Alarm code (`none`, `half`, `eighty_percent`, `overdue`).
+    pub alarm: String,
+    /// Seconds left (negative when overdue), for sorting and live countdowns.
+    pub due_epoch: Option<i64>,
+    /// Transitions, oldest first.
+    pub timeline: Vec<TimelineRow>,
+}
+
+/// One transition.
+#[derive(Debug, Serialize)]
+pub struct TimelineRow {
+    /// When.
+    pub at: String,
+    /// What happened.
+    pub what: &'static str,
+    /// The state it led to.
+    pub to: &'static str,
+    /// Extension or refusal reason, completion outcome.
+    pub note: Option<String>,
+}
+
+/// A request view in words.
+pub fn request_row(v: &RequestView, lang: Lang) -> RequestRow {
+    let now = Timestamp::now();
+    RequestRow {
+        id: v.request_id.clone(),
+        kind: v.kind.clone(),
+        kind_text: i18n::t(lang, &format!("rq_{}", v.kind)),
+        status: v.status.clone(),
+        status_text: i18n::t(lang, &format!("rs_{}", v.status)),
+        received: view::date_time(v.received),
+        due: v.due.map(view::date),
+        countdown: v.due.map(|d| view::countdown(d, now, lang)),
+        alarm: serde_json::to_value(v.alarm)
+            .ok()
+            .and_then(|a| a.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        due_epoch: v.due.map(Timestamp::as_second),
+        timeline: v
+            .events
+            .iter()
+            .map(|e| {
+                let note = e.command.as_ref().and_then(|c| {
+                    let v = serde_json::to_value(c).ok()?;
+                    v.get("reason")
+                        .or_else(|| v.get("outcome").and_then(|o| o.get("kind")))
+                        .and_then(|r| r.as_str())
+                        .map(str::to_owned)
+                });
+                TimelineRow {
+                    at: view::date_time(e.at),
+                    what: i18n::t(
+                        lang,
+                        &format!(
+                            "cmd_{}",
+                            e.command.as_ref().map_or("receive", |c| c.as_str())
+                        ),
+                    ),
+                    to: i18n::t(lang, &format!("rs_{}", e.to.status().as_str())),
+                    note,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The person's requests and the form for a new one.
+pub async fn requests(
+    State(web): State<Arc<Web>>,
+    Path(tenant): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let page = Page::open(Arc::clone(&web), &tenant, &headers, &q).await?;
+    let Some(subject) = page.subject() else {
+        return Ok(page.signin_redirect());
+    };
+    let p = page.in_force().await?;
+    let records = web
+        .app
+        .store
+        .requests(
+            &page.tenant,
+            &RequestFilter::Subject(store_subject(subject)),
+            200,
+        )
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "listing requests failed");
+            WebError::internal(page.lang)
+        })?;
+    let mut rows = Vec::new();
+    for r in records.iter().rev() {
+        let v = crate::api::requests::get(
+            State(Arc::clone(&web.app)),
+            Extension(page.caller(subject)),
+            Path(r.request_id.clone()),
+        )
+        .await
+        .map_err(|e| WebError::api(page.lang, &e))?;
+        rows.push(request_row(&v.0, page.lang));
+    }
+    let kinds: Vec<minijinja::Value> = RequestKind::ALL
+        .iter()
+        .filter(|k| p.policy.rights.offered.iter().any(|r| r.kind == k.right()))
+        .map(|k| {
+            let note = p
+                .policy
+                .rights
+                .offered
+                .iter()
+                .find(|r| r.kind == k.right())
+                .and_then(|r| r.note.as_ref())
+                .map(|n| n.get(page.lang).to_owned());
+            context! { code => k.as_str(), text => i18n::t(page.lang, &format!("rq_{}", k.as_str())), note => note }
+        })
+        .collect();
+    let ctx = context! { requests => ser(&rows), kinds => kinds, ..page.ctx(Some(&p.policy), "requests", "requests") };
+    Ok(page.render("requests.html", ctx))
+}
+
+/// Submits a request through the API's own handler.
+pub async fn submit_request(
+    State(web): State<Arc<Web>>,
+    Path(tenant): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let mut page = Page::open(Arc::clone(&web), &tenant, &headers, &q).await?;
+    page.session = checked_session(&web, &headers, COOKIE, &form, page.lang)?;
+    let Some(subject) = page.subject() else {
+        return Ok(page.signin_redirect());
+    };
+    let kind: RequestKind =
+        serde_json::from_value(serde_json::Value::String(form.get("kind").to_owned()))
+            .map_err(|_| WebError::new(StatusCode::BAD_REQUEST, page.lang, "error_title"))?;
+    let input = NewRequest {
+        subject: subject.to_string(),
+        kind,
+        channel: Some(troth_core::Channel::PrivacyCenter),
+        to_third_party: false,
+    };
+    let res = crate::api::requests::submit(
+        State(Arc::clone(&web.app)),
+        Extension(page.caller(subject)),
+        ApiJson(input),
+    )
+    .await
+    .map_err(|e| WebError::api(page.lang, &e))?
+    .into_response();
+    let body = answer_json(res)
+        .await
+        .map_err(|_| WebError::internal(page.lang))?;
+    let id = body
+        .get("request_id")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| WebError::internal(page.lang))?;
+    let to = format!("{}/requests/{id}", page.base());
+    Ok(page.redirect(&to))
+}
+
+async fn show_request(
+    page: Page,
+    id: &str,
+    error: Option<String>,
+    sent: bool,
+) -> Result<Response, WebError> {
+    let Some(subject) = page.subject() else {
+        return Ok(page.signin_redirect());
+    };
+    let p = page.in_force().await?;
+    let v = crate::api::requests::get(
+        State(Arc::clone(&page.web.app)),
+        Extension(page.caller(subject)),
+        Path(id.to_owned()),
+    )
+    .await
+    .map_err(|e| WebError::api(page.lang, &e))?;
+    let row = request_row(&v.0, page.lang);
+    let failed = error.is_some();
+    let here = format!("requests/{id}");
+    let ctx = context! {
+        r => ser(&row),
+        error => error,
+        sent => sent,
+        ..page.ctx(Some(&p.policy), "requests", &here)
+    };
+    let mut res = page.render("request.html", ctx);
+    if failed {
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(res)
+}
+
+/// One request: status, due date, timeline, identity verification.
+pub async fn request(
+    State(web): State<Arc<Web>>,
+    Path((tenant, id)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let page = Page::open(web, &tenant, &headers, &q).await?;
+    show_request(page, &id, None, q.sent.is_some()).await
+}
+
+/// Emails a verification code for a request (the API's handler).
+pub async fn request_code(
+    State(web): State<Arc<Web>>,
+    Path((tenant, id)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let mut page = Page::open(Arc::clone(&web), &tenant, &headers, &q).await?;
+    page.session = checked_session(&web, &headers, COOKIE, &form, page.lang)?;
+    let Some(subject) = page.subject() else {
+        return Ok(page.signin_redirect());
+    };
+    let res = crate::api::requests::send_code(
+        State(Arc::clone(&web.app)),
+        Extension(page.caller(subject)),
+        Path(id.clone()),
+    )
+    .await;
+    match res {
+        Ok(_) => {
+            let to = format!("{}/requests/{id}?sent=1", page.base());
+            Ok(page.redirect(&to))
+        }
+        Err(e) => {
+            let msg = api_detail(&e);
+            show_request(page, &id, Some(msg), false).await
+        }
+    }
+}
+
+/// Checks a request's verification code (the API's handler).
+pub async fn request_confirm(
+    State(web): State<Arc<Web>>,
+    Path((tenant, id)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let mut page = Page::open(Arc::clone(&web), &tenant, &headers, &q).await?;
+    page.session = checked_session(&web, &headers, COOKIE, &form, page.lang)?;
+    let Some(subject) = page.subject() else {
+        return Ok(page.signin_redirect());
+    };
+    let res = crate::api::requests::confirm_code(
+        State(Arc::clone(&web.app)),
+        Extension(page.caller(subject)),
+        Path(id.clone()),
+        ApiJson(CodeInput {
+            code: form.get("code").to_owned(),
+        }),
+    )
+    .await;
+    match res {
+        Ok(_) => {
+            let to = format!("{}/requests/{id}", page.base());
+            Ok(page.redirect(&to))
+        }
+        Err(e) => {
+            let msg = match e.kind() {
+                ProblemKind::Unprocessable => {
+                    let left: String = api_detail(&e)
+                        .chars()
+                        .filter(char::is_ascii_digit)
+                        .collect();
+                    format!("{} {left}", i18n::t(page.lang, "code_wrong"))
+                }
+                _ => i18n::t(page.lang, "code_gone").to_owned(),
+            };
+            show_request(page, &id, Some(msg), true).await
+        }
+    }
+}

@@ -1,0 +1,605 @@
+//! The pages' language: English or Simplified Chinese, chosen by `?lang=`, then the
+//! `troth_lang` cookie, then `Accept-Language`; and every interface string in both.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use axum::http::HeaderMap;
+use troth_policy::Lang;
+
+/// Every interface string: key, English, Simplified Chinese.
+const STRINGS: &[(&str, &str, &str)] = &[
+    ("lang_name", "English", "简体中文"),
+    ("other_lang_name", "简体中文", "English"),
+    ("skip", "Skip to content", "跳到正文"),
+    ("privacy_center", "Privacy center", "隐私中心"),
+    ("nav_policy", "Privacy policy", "隐私政策"),
+    ("nav_versions", "Earlier versions", "历史版本"),
+    ("nav_consents", "My consents", "我的授权"),
+    ("nav_requests", "My requests", "我的请求"),
+    ("nav_signin", "Sign in", "登录"),
+    ("nav_signout", "Sign out", "退出"),
+    (
+        "footer",
+        "Powered by troth. Your choices are recorded with the policy version you saw.",
+        "由 troth 提供支持。您的每项选择都会与您当时看到的政策版本一同记录。",
+    ),
+    ("published", "Published", "发布日期"),
+    ("effective", "Effective", "生效日期"),
+    ("version", "Version", "版本"),
+    ("in_force", "In force", "现行版本"),
+    ("archived", "Archived", "已归档"),
+    ("significant", "Significant change", "重大变更"),
+    ("editorial", "Editorial change", "一般变更"),
+    (
+        "changed_notice",
+        "This policy changed significantly on",
+        "本政策已于以下日期发生重大变更：",
+    ),
+    ("see_changes", "See what changed", "查看变更内容"),
+    (
+        "versions_title",
+        "All versions of this policy",
+        "本政策的所有版本",
+    ),
+    (
+        "versions_intro",
+        "Every version we have published stays available here, with the date it was published and the date it took effect.",
+        "我们发布过的每一个版本都会保留在此处，并注明发布日期与生效日期。",
+    ),
+    ("read", "Read", "阅读"),
+    (
+        "compare_previous",
+        "Compare with the previous version",
+        "与上一版本比较",
+    ),
+    ("diff_title", "What changed", "变更内容"),
+    ("diff_from_to", "Changes from version", "变更：自版本"),
+    ("diff_to", "to version", "至版本"),
+    (
+        "diff_none",
+        "The two versions say the same thing.",
+        "两个版本内容相同。",
+    ),
+    ("diff_section", "Section", "章节"),
+    ("diff_item", "Item", "条目"),
+    ("diff_before", "Before", "变更前"),
+    ("diff_after", "After", "变更后"),
+    ("diff_why", "Why it matters", "影响"),
+    ("kind_added", "Added", "新增"),
+    ("kind_removed", "Removed", "删除"),
+    ("kind_changed", "Changed", "修改"),
+    (
+        "rights_reduced",
+        "This change reduces your rights.",
+        "此变更减少了您的权利。",
+    ),
+    (
+        "needs_consent",
+        "This change needs your explicit agreement before we rely on your consent again.",
+        "在我们再次依据您的同意处理信息之前，此变更需要您明确同意。",
+    ),
+    (
+        "crit_purpose_type_use",
+        "Purpose, type or use of personal information",
+        "个人信息的处理目的、类型或使用方式",
+    ),
+    (
+        "crit_ownership_structure",
+        "Ownership or organisation",
+        "所有权结构或组织架构",
+    ),
+    (
+        "crit_sharing_recipients",
+        "Who receives your information",
+        "个人信息的共享、转让或公开披露对象",
+    ),
+    (
+        "crit_rights_exercise",
+        "Your rights and how to exercise them",
+        "您的权利及行使方式",
+    ),
+    (
+        "crit_contact_complaint",
+        "Contacts and complaint channels",
+        "负责部门、联系方式及投诉渠道",
+    ),
+    (
+        "crit_high_risk_assessment",
+        "A high-risk impact assessment",
+        "安全影响评估显示存在高风险",
+    ),
+    (
+        "crit_other_security_privacy",
+        "Other changes to security or privacy",
+        "其他影响个人信息安全或权利的变更",
+    ),
+    (
+        "signin_title",
+        "Sign in to your privacy center",
+        "登录隐私中心",
+    ),
+    (
+        "signin_intro",
+        "Enter the email address you use with us. We will email you a six-digit code; no password is needed.",
+        "请输入您在我们这里使用的电子邮箱地址。我们会向您发送一个六位验证码，无需密码。",
+    ),
+    ("email", "Email address", "电子邮箱"),
+    ("send_code", "Email me a code", "发送验证码"),
+    ("code_title", "Enter your code", "输入验证码"),
+    (
+        "code_sent",
+        "If this address belongs to an account, we have sent a six-digit code to it. It is valid for 15 minutes.",
+        "如果该地址已关联账户，我们已向其发送六位验证码，15 分钟内有效。",
+    ),
+    ("code", "Six-digit code", "六位验证码"),
+    ("verify", "Verify", "验证"),
+    (
+        "code_wrong",
+        "That code is not right. Attempts left:",
+        "验证码不正确。剩余尝试次数：",
+    ),
+    (
+        "code_gone",
+        "No valid code is pending. Ask for a new one.",
+        "没有有效的验证码，请重新获取。",
+    ),
+    ("start_again", "Start again", "重新开始"),
+    (
+        "mail_off",
+        "Sign-in by email is not available on this server.",
+        "本服务器未启用邮件登录。",
+    ),
+    (
+        "email_invalid",
+        "Enter an email address, like name@example.com.",
+        "请输入有效的电子邮箱地址，例如 name@example.com。",
+    ),
+    ("consents_title", "Your consents", "您的授权"),
+    (
+        "consents_intro",
+        "Each purpose below says what we use, who receives it and where it goes. You can give or withdraw consent at any time; withdrawing is as easy as giving and does not affect processing before it.",
+        "以下每一项处理目的都说明了我们使用哪些信息、提供给谁以及传输到哪里。您可以随时同意或撤回同意；撤回与同意同样便捷，且不影响撤回前基于同意已进行的处理。",
+    ),
+    ("basic", "Basic function", "基本业务功能"),
+    ("additional", "Additional function", "扩展业务功能"),
+    (
+        "basic_help",
+        "The service needs these to work.",
+        "服务运行所必需。",
+    ),
+    (
+        "additional_help",
+        "Optional. Refusing them never blocks the basic service.",
+        "可选。拒绝不会影响基本服务的使用。",
+    ),
+    ("uses", "What it uses", "使用的信息"),
+    ("optional_uses", "Optional information", "可选信息"),
+    ("recipients", "Who receives it", "接收方"),
+    (
+        "destinations",
+        "Cross-border destinations",
+        "跨境传输目的地",
+    ),
+    ("none", "None", "无"),
+    ("status", "Status", "状态"),
+    ("st_given", "Consent given", "已同意"),
+    ("st_withdrawn", "Consent withdrawn", "已撤回"),
+    ("st_refused", "Refused", "已拒绝"),
+    ("st_expired", "Expired", "已过期"),
+    ("st_none", "Not yet decided", "尚未选择"),
+    ("give", "Give consent", "同意"),
+    ("withdraw", "Withdraw consent", "撤回同意"),
+    (
+        "not_consent",
+        "Not based on consent; legal basis:",
+        "不以同意为依据；法律依据：",
+    ),
+    ("basis_consent", "consent", "同意"),
+    (
+        "basis_contract",
+        "performing a contract with you",
+        "履行合同所必需",
+    ),
+    (
+        "basis_legal_obligation",
+        "a legal obligation",
+        "履行法定义务",
+    ),
+    (
+        "basis_vital_interests",
+        "protecting life or health",
+        "保护生命健康",
+    ),
+    ("basis_public_interest", "public interest", "公共利益"),
+    (
+        "basis_legitimate_interest",
+        "legitimate interest",
+        "正当利益",
+    ),
+    ("basis_news_reporting", "news reporting", "新闻报道"),
+    ("basis_public_data", "already public data", "已公开的信息"),
+    (
+        "basis_hr_management",
+        "human-resources management",
+        "人力资源管理",
+    ),
+    (
+        "saved",
+        "Saved. Your choice is recorded.",
+        "已保存，您的选择已记录。",
+    ),
+    (
+        "reconsent_needed",
+        "Our policy changed significantly. Please review the changes and agree to continue.",
+        "我们的隐私政策发生了重大变更，请查看变更内容并同意后继续。",
+    ),
+    ("review", "Review the changes", "查看变更"),
+    (
+        "reconsent_title",
+        "Please review our updated policy",
+        "请查看更新后的隐私政策",
+    ),
+    (
+        "reconsent_intro",
+        "We changed our privacy policy in ways that matter to you. The changes are highlighted below. Until you agree, we will not rely on consents you gave under the earlier version for the changed purposes.",
+        "我们对隐私政策作出了对您有重要影响的变更，变更内容已在下方突出显示。在您同意之前，对于发生变更的处理目的，我们不会依据您在旧版本下给予的同意进行处理。",
+    ),
+    ("agree", "Agree", "同意"),
+    (
+        "agreed",
+        "Thank you. Your agreement to this version is recorded.",
+        "谢谢，您对该版本的同意已记录。",
+    ),
+    (
+        "already_agreed",
+        "You have agreed to the version in force.",
+        "您已同意现行版本。",
+    ),
+    ("requests_title", "Your requests", "您的请求"),
+    (
+        "requests_intro",
+        "Exercise your rights here. We answer within the deadline the policy sets, and you can follow each request's status.",
+        "您可以在此行使您的权利。我们将在政策规定的期限内答复，您可以随时查看每项请求的进度。",
+    ),
+    ("new_request", "Make a request", "提出请求"),
+    ("submit", "Submit request", "提交请求"),
+    (
+        "choose_kind",
+        "What would you like to do?",
+        "您希望做什么？",
+    ),
+    (
+        "no_requests",
+        "You have not made any requests yet.",
+        "您尚未提出任何请求。",
+    ),
+    (
+        "rq_access",
+        "See the personal information you hold about me",
+        "查阅我的个人信息",
+    ),
+    (
+        "rq_copy",
+        "Get a copy of my personal information",
+        "获取我的个人信息副本",
+    ),
+    (
+        "rq_correction",
+        "Correct or complete my information",
+        "更正或补充我的个人信息",
+    ),
+    (
+        "rq_deletion",
+        "Delete my personal information",
+        "删除我的个人信息",
+    ),
+    ("rq_withdraw_consent", "Withdraw my consent", "撤回我的同意"),
+    ("rq_cancel_account", "Cancel my account", "注销我的账户"),
+    (
+        "rq_explanation",
+        "Explain how my information is processed",
+        "解释个人信息处理规则",
+    ),
+    (
+        "rq_opt_out_targeting",
+        "Stop targeted push and advertising",
+        "拒绝定向推送与广告",
+    ),
+    (
+        "rq_complaint",
+        "Make a complaint or suggestion",
+        "投诉或建议",
+    ),
+    ("received", "Received", "收到日期"),
+    ("due", "Due by", "答复期限"),
+    (
+        "not_yet",
+        "Starts once your identity is verified",
+        "身份验证后开始计算",
+    ),
+    ("rs_received", "Received", "已收到"),
+    ("rs_verifying", "Verifying your identity", "身份验证中"),
+    ("rs_in_progress", "In progress", "处理中"),
+    ("rs_extended", "In progress (extended)", "处理中（已延期）"),
+    ("rs_completed", "Completed", "已完成"),
+    ("rs_refused", "Refused", "已拒绝"),
+    ("timeline", "Timeline", "处理记录"),
+    (
+        "verify_needed",
+        "Before we act, we need to confirm it is you. We will email a six-digit code to the address on your account.",
+        "在处理之前，我们需要确认是您本人。我们会向您账户绑定的邮箱发送六位验证码。",
+    ),
+    (
+        "verify_sent",
+        "We have emailed a code to",
+        "我们已将验证码发送至",
+    ),
+    ("resend", "Send a new code", "重新发送验证码"),
+    ("request_detail", "Request", "请求"),
+    (
+        "export_later",
+        "When an export is ready, it will appear here.",
+        "导出文件准备好后将在此处提供下载。",
+    ),
+    ("back", "Back", "返回"),
+    ("error_title", "Something went wrong", "出错了"),
+    (
+        "csrf_failed",
+        "This form has expired or did not come from this site. Go back, reload the page and try again.",
+        "表单已过期或并非来自本站。请返回并刷新页面后重试。",
+    ),
+    ("not_found", "There is nothing here.", "此页面不存在。"),
+    (
+        "no_policy",
+        "This organisation has not published a privacy policy yet.",
+        "该组织尚未发布隐私政策。",
+    ),
+    (
+        "server_error",
+        "The server could not complete the request; nothing was changed.",
+        "服务器无法完成该请求，未作任何更改。",
+    ),
+    (
+        "cmd_start_verification",
+        "Identity check started",
+        "开始身份验证",
+    ),
+    ("cmd_verified", "Identity verified", "身份已验证"),
+    ("cmd_start", "Work started", "开始处理"),
+    ("cmd_extend", "Deadline extended", "延长期限"),
+    ("cmd_complete", "Completed", "已完成"),
+    ("cmd_refuse", "Refused", "已拒绝"),
+    ("cmd_receive", "Request received", "收到请求"),
+    ("guardian_title", "Consent for your child", "为您的孩子授权"),
+    ("c_console", "Admin console", "管理控制台"),
+    ("c_requests", "Request queue", "请求队列"),
+    ("c_stats", "Consent statistics", "同意统计"),
+    ("c_policies", "Policy versions", "政策版本"),
+    ("c_audit", "Audit log", "审计日志"),
+    ("c_signin_title", "Sign in to the console", "登录管理控制台"),
+    (
+        "c_signin_intro",
+        "Paste an API key with the admin or operator role. The key is exchanged for a session; it is not stored in your browser.",
+        "请粘贴角色为 admin 或 operator 的 API 密钥。密钥将换取会话凭证，不会保存在浏览器中。",
+    ),
+    ("c_api_key", "API key", "API 密钥"),
+    ("c_open", "Open", "未结"),
+    ("c_overdue", "Overdue", "已逾期"),
+    ("c_all", "All", "全部"),
+    (
+        "c_overdue_count",
+        "request(s) are overdue.",
+        "项请求已逾期。",
+    ),
+    ("c_time_left", "Time left", "剩余时间"),
+    ("c_kind", "Kind", "类型"),
+    ("c_open_request", "Open", "打开"),
+    ("c_no_requests", "No requests here.", "暂无请求。"),
+    ("c_request_id", "Request id", "请求编号"),
+    ("c_subject", "Subject", "主体"),
+    ("c_channel", "Channel", "渠道"),
+    ("c_actions", "Actions", "操作"),
+    ("c_closed", "This request is closed.", "该请求已关闭。"),
+    ("c_send_code", "Email the person a code", "向本人发送验证码"),
+    ("c_mark_verified", "Identity verified", "确认身份已验证"),
+    ("c_outcome", "Outcome", "处理结果"),
+    ("c_fulfilled", "Carried out in full", "已全部完成"),
+    (
+        "c_nothing_held",
+        "No personal information held",
+        "未持有个人信息",
+    ),
+    (
+        "c_with_holds",
+        "Carried out, except data under a legal hold",
+        "已完成（依法保留的数据除外）",
+    ),
+    ("c_hold", "Hold reason", "保留理由"),
+    ("c_complete", "Complete request", "完成请求"),
+    ("c_extend_reason", "Extension reason", "延期理由"),
+    ("c_ext_complexity", "The request is complex", "请求较为复杂"),
+    (
+        "c_ext_number",
+        "Many requests from this person",
+        "该用户请求数量较多",
+    ),
+    (
+        "c_ext_necessary",
+        "Otherwise reasonably necessary",
+        "其他合理必要情形",
+    ),
+    (
+        "c_refuse_reason",
+        "Refusal reason (from the policy)",
+        "拒绝理由（依据政策）",
+    ),
+    ("c_refuse", "Refuse request", "拒绝请求"),
+    (
+        "c_subjects_with_events",
+        "subjects with consent records",
+        "个有授权记录的主体",
+    ),
+    (
+        "c_accepted_current",
+        "accepted the version in force",
+        "已同意现行版本",
+    ),
+    ("c_purpose", "Purpose", "处理目的"),
+    ("c_rate", "Consent rate", "同意率"),
+    ("c_published_ok", "Published.", "已发布。"),
+    ("c_preview", "Preview", "预览"),
+    ("c_diff", "Diff", "差异"),
+    ("c_upload", "Upload a new version", "上传新版本"),
+    (
+        "c_upload_intro",
+        "Paste the manifest. It is checked first; you see every problem with its line, or a preview and the changes before you publish.",
+        "请粘贴政策清单。系统会先行校验：您将看到每个问题及其所在行，或在发布前看到预览与变更内容。",
+    ),
+    ("c_validate", "Validate", "校验"),
+    ("c_validation", "Validation", "校验结果"),
+    (
+        "c_problems",
+        "problem(s) — nothing was published",
+        "个问题——未发布任何内容",
+    ),
+    ("c_line", "line", "行"),
+    ("c_valid", "The manifest is valid.", "清单校验通过。"),
+    (
+        "c_publish_intro",
+        "Publishing makes this version public; it takes effect on its effective date.",
+        "发布后该版本将公开，并于生效日期起生效。",
+    ),
+    ("c_publish", "Publish", "发布"),
+    (
+        "c_admin_only",
+        "Only admin keys may publish.",
+        "仅 admin 密钥可以发布。",
+    ),
+    ("c_edit_again", "Edit and validate again", "修改后重新校验"),
+    ("c_verify_chain", "Verify chain", "校验哈希链"),
+    ("c_chain_ok", "The chain is intact:", "哈希链完整："),
+    (
+        "c_chain_bad",
+        "The chain is broken at entry",
+        "哈希链在以下条目处断裂：",
+    ),
+    ("c_entries", "entries", "条记录"),
+    (
+        "c_checkpoints",
+        "signed checkpoints verified",
+        "个签名检查点已验证",
+    ),
+    ("c_time", "Time", "时间"),
+    ("c_actor", "Actor", "操作者"),
+    ("c_action", "Action", "操作"),
+    ("c_target", "Target", "对象"),
+    ("c_detail", "Detail", "详情"),
+    ("c_next", "Next page", "下一页"),
+];
+
+fn table(lang: Lang) -> BTreeMap<&'static str, &'static str> {
+    STRINGS
+        .iter()
+        .map(|(k, en, zh)| (*k, if lang == Lang::En { *en } else { *zh }))
+        .collect()
+}
+
+static EN: LazyLock<BTreeMap<&'static str, &'static str>> = LazyLock::new(|| table(Lang::En));
+static ZH: LazyLock<BTreeMap<&'static str, &'static str>> = LazyLock::new(|| table(Lang::ZhCn));
+
+/// The interface strings in `lang`.
+pub fn strings(lang: Lang) -> &'static BTreeMap<&'static str, &'static str> {
+    match lang {
+        Lang::En => &EN,
+        Lang::ZhCn => &ZH,
+    }
+}
+
+/// One string in `lang` (the key itself when missing, which a test forbids).
+pub fn t(lang: Lang, key: &str) -> &'static str {
+    strings(lang).get(key).copied().unwrap_or("")
+}
+
+/// The code used in `lang=` and `<html lang>`.
+pub fn code(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "en",
+        Lang::ZhCn => "zh-CN",
+    }
+}
+
+/// Parses a `lang=` value.
+pub fn parse(s: &str) -> Option<Lang> {
+    let s = s.trim().to_ascii_lowercase();
+    if s.starts_with("zh") {
+        Some(Lang::ZhCn)
+    } else if s.starts_with("en") {
+        Some(Lang::En)
+    } else {
+        None
+    }
+}
+
+/// The language of a page: `?lang=` first, then the `troth_lang` cookie, then the
+/// highest-weighted supported `Accept-Language` entry; English otherwise.
+pub fn negotiate(query: Option<&str>, headers: &HeaderMap) -> Lang {
+    if let Some(l) = query.and_then(parse) {
+        return l;
+    }
+    if let Some(l) = super::session::cookie(headers, "troth_lang").and_then(|v| parse(&v)) {
+        return l;
+    }
+    let Some(accept) = headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Lang::En;
+    };
+    let mut best: Option<(f32, Lang)> = None;
+    for part in accept.split(',') {
+        let mut it = part.split(';');
+        let tag = it.next().unwrap_or("").trim();
+        let q = it
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if let Some(l) = parse(tag)
+            && best.is_none_or(|(bq, _)| q > bq)
+        {
+            best = Some((q, l));
+        }
+    }
+    best.map_or(Lang::En, |(_, l)| l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_string_is_translated_and_keys_are_unique() {
+        let mut keys: Vec<_> = STRINGS.iter().map(|(k, _, _)| *k).collect();
+        keys.sort_unstable();
+        let n = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "duplicate key");
+        for (k, en, zh) in STRINGS {
+            assert!(!en.is_empty() && !zh.is_empty(), "{k}");
+        }
+    }
+
+    #[test]
+    fn accept_language_weights_are_respected() {
+        let mut h = HeaderMap::new();
+        h.insert("accept-language", "en;q=0.5, zh-CN;q=0.9".parse().unwrap());
+        assert_eq!(negotiate(None, &h), Lang::ZhCn);
+        h.insert(
+            "accept-language",
+            "fr, en-GB;q=0.8, zh;q=0.3".parse().unwrap(),
+        );
+        assert_eq!(negotiate(None, &h), Lang::En);
+        assert_eq!(negotiate(Some("zh-CN"), &h), Lang::ZhCn);
+        assert_eq!(negotiate(None, &HeaderMap::new()), Lang::En);
+    }
+}

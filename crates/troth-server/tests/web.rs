@@ -1,0 +1,622 @@
+//! The web pages at the HTTP level: security headers, cookies, CSRF, languages,
+//! and the no-JavaScript flows (sign in by emailed code, toggle a consent, submit
+//! and verify a request, work it in the console), checked against the API.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+use support::{Backend, Reply, Server, SmtpSink};
+
+/// A browser without JavaScript: a cookie jar and form posts.
+struct Browser<'a> {
+    s: &'a Server,
+    jar: Vec<(String, String)>,
+    lang: Option<&'static str>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(s: &'a Server) -> Self {
+        Self {
+            s,
+            jar: Vec::new(),
+            lang: None,
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, r: &Reply) {
+        for v in r.headers.get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let (kv, _) = v.split_once(';').unwrap_or((v, ""));
+            let (k, val) = kv.split_once('=').unwrap();
+            self.jar.retain(|(n, _)| n != k);
+            self.jar.push((k.to_owned(), val.to_owned()));
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Reply {
+        let cookie = self.cookie_header();
+        let mut h = vec![("cookie", cookie.as_str())];
+        if let Some(l) = self.lang {
+            h.push(("accept-language", l));
+        }
+        let r = self
+            .s
+            .call(Method::GET, path, None, Body::empty(), &h)
+            .await;
+        self.keep(&r);
+        r
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let body = serde_urlencoded(fields);
+        let cookie = self.cookie_header();
+        let r = self
+            .s
+            .call(
+                Method::POST,
+                path,
+                None,
+                Body::from(body),
+                &[
+                    ("cookie", cookie.as_str()),
+                    ("content-type", "application/x-www-form-urlencoded"),
+                ],
+            )
+            .await;
+        self.keep(&r);
+        r
+    }
+
+    /// Loads `page` and posts its form with `fields` plus the page's CSRF token.
+    async fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> Reply {
+        let html = self.get(page).await.text();
+        let token = csrf(&html);
+        let mut all = fields.to_vec();
+        all.push(("_csrf", &token));
+        self.post(action, &all).await
+    }
+}
+
+fn serde_urlencoded(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn csrf(html: &str) -> String {
+    let start = html
+        .find(r#"name="_csrf" value=""#)
+        .unwrap_or_else(|| panic!("no CSRF field in:\n{html}"))
+        + r#"name="_csrf" value=""#.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+fn location(r: &Reply) -> String {
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    r.header("location").unwrap().to_owned()
+}
+
+async fn mail_server() -> (Server, SmtpSink) {
+    let sink = SmtpSink::start().await;
+    let url = format!("smtp://{}", sink.addr);
+    let s = Server::start_with(Backend::Sqlite, move |c| {
+        c.smtp = Some(troth_server::config::SmtpConfig {
+            url,
+            from: "Privacy team <privacy@tenant.example>".into(),
+        });
+    })
+    .await;
+    (s, sink)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_has_a_csp_and_security_headers() {
+    let s = Server::start(Backend::Sqlite).await;
+    let (t, _) = s.tenant("Acme").await;
+    let mut b = Browser::new(&s);
+    for path in [
+        format!("/t/{t}/policy"),
+        format!("/t/{t}/policy/versions"),
+        format!("/t/{t}/signin"),
+        "/console/signin".to_owned(),
+    ] {
+        let r = b.get(&path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text());
+        let csp = r.header("content-security-policy").unwrap();
+        assert_eq!(csp, troth_server::web::CSP, "{path}");
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    }
+    // Unknown tenants are an HTML 404, with the CSP too.
+    let r = b
+        .get("/t/00000000-0000-4000-8000-000000000000/policy")
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.header("content-security-policy").is_some());
+    // Static assets are cacheable and revalidated.
+    let r = b.get("/static/web.css").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.header("cache-control").unwrap().contains("max-age"));
+    let etag = r.header("etag").unwrap().to_owned();
+    let r = s
+        .call(
+            Method::GET,
+            "/static/web.css",
+            None,
+            Body::empty(),
+            &[("if-none-match", &etag)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_cookies_are_http_only_lax_and_secure_under_tls() {
+    let s = Server::start(Backend::Sqlite).await;
+    let (t, _) = s.tenant("Acme").await;
+    let mut b = Browser::new(&s);
+    let r = b.get(&format!("/t/{t}/signin")).await;
+    let c = r.header("set-cookie").unwrap();
+    assert!(c.starts_with("troth_pc="), "{c}");
+    assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax"), "{c}");
+    assert!(c.contains(&format!("Path=/t/{t}")), "{c}");
+    assert!(!c.contains("Secure"), "plain HTTP: {c}");
+    // The same pages behind TLS mark the cookie Secure.
+    let mut config = s.config.clone();
+    config.tls = Some(troth_server::config::TlsConfig {
+        cert: "unused.pem".into(),
+        key: "unused.pem".into(),
+    });
+    let router = troth_server::web::router(std::sync::Arc::clone(&s.state), &config);
+    use tower::ServiceExt as _;
+    let res = router
+        .oneshot(
+            axum::http::Request::get("/console/signin")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let c = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(c.contains("; Secure") && c.contains("HttpOnly"), "{c}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_without_the_right_csrf_token_are_refused() {
+    let (s, sink) = mail_server().await;
+    let (t, admin) = s.tenant("Acme").await;
+    s.subject(
+        &admin,
+        json!({ "identities": [{ "kind": "email", "value": "li.lei@example.com" }] }),
+    )
+    .await;
+    let mut b = Browser::new(&s);
+    let path = format!("/t/{t}/signin");
+    // No cookie, no token.
+    let r = b.post(&path, &[("email", "li.lei@example.com")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.text().contains("did not come from this site"));
+    // A session but a wrong token.
+    b.get(&path).await;
+    let r = b
+        .post(&path, &[("email", "li.lei@example.com"), ("_csrf", "AAAA")])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Another session's token does not work either.
+    let mut other = Browser::new(&s);
+    let foreign = csrf(&other.get(&path).await.text());
+    let r = b
+        .post(
+            &path,
+            &[("email", "li.lei@example.com"), ("_csrf", &foreign)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(sink.messages.lock().unwrap().is_empty(), "no code was sent");
+    // The console refuses the same way.
+    let r = b.post("/console/signin", &[("api_key", &admin)]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // With its own token the form works.
+    let r = b
+        .submit(&path, &path, &[("email", "li.lei@example.com")])
+        .await;
+    assert_eq!(location(&r), format!("/t/{t}/signin/code"));
+    assert_eq!(sink.messages.lock().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_is_shown_in_chinese_or_english() {
+    let s = Server::start(Backend::Sqlite).await;
+    let (t, _) = s.tenant("Acme").await;
+    let policy: toml::Value = toml::from_str(&support::s002()).unwrap();
+    let title_zh = policy["policy"]["title"]["zh-CN"].as_str().unwrap();
+    let title_en = policy["policy"]["title"]["en"].as_str().unwrap();
+    let mut b = Browser::new(&s);
+    b.lang = Some("zh-CN,zh;q=0.9,en;q=0.5");
+    let html = b.get(&format!("/t/{t}/policy")).await.text();
+    assert!(html.contains(r#"<html lang="zh-CN">"#));
+    assert!(html.contains(title_zh), "Chinese title");
+    assert!(html.contains("隐私中心") && html.contains("历史版本") && html.contains("生效日期"));
+    assert!(!html.contains("Earlier versions"));
+    // ?lang= wins over Accept-Language and is remembered.
+    let r = b.get(&format!("/t/{t}/policy?lang=en")).await;
+    assert!(r.text().contains(title_en));
+    assert!(r.text().contains(r#"<html lang="en">"#));
+    let html = b.get(&format!("/t/{t}/policy/versions")).await.text();
+    assert!(html.contains("All versions of this policy"), "remembered");
+    assert!(html.contains("In force"));
+}
+
+/// Signs in through the privacy center with the emailed code.
+async fn sign_in(b: &mut Browser<'_>, t: &str, sink: &SmtpSink, email: &str) {
+    let path = format!("/t/{t}/signin");
+    let r = b.submit(&path, &path, &[("email", email)]).await;
+    let code_page = location(&r);
+    let r = b
+        .submit(&code_page, &code_page, &[("code", "000000")])
+        .await;
+    // A wrong code first: refused with the attempts left.
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("Attempts left: 4"), "{}", r.text());
+    let code = sink.last_code();
+    let r = b.submit(&code_page, &code_page, &[("code", &code)]).await;
+    assert_eq!(location(&r), format!("/t/{t}/consents"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_javascript_a_person_signs_in_and_toggles_a_consent() {
+    let (s, sink) = mail_server().await;
+    let (t, admin) = s.tenant("Acme").await;
+    let sub = s
+        .subject(
+            &admin,
+            json!({ "identities": [{ "kind": "email", "value": "li.lei@example.com" }] }),
+        )
+        .await;
+    let mut b = Browser::new(&s);
+    // Signed out, the dashboard sends people to sign in.
+    let r = b.get(&format!("/t/{t}/consents")).await;
+    assert_eq!(location(&r), format!("/t/{t}/signin"));
+    // An unknown address gets the same answer and no mail.
+    let path = format!("/t/{t}/signin");
+    let r = b
+        .submit(&path, &path, &[("email", "nobody@example.com")])
+        .await;
+    assert_eq!(location(&r), format!("/t/{t}/signin/code"));
+    assert!(sink.messages.lock().unwrap().is_empty());
+    let code_page = format!("/t/{t}/signin/code");
+    let r = b
+        .submit(&code_page, &code_page, &[("code", "123456")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    sign_in(&mut b, &t.to_string(), &sink, "li.lei@example.com").await;
+    let dash = format!("/t/{t}/consents");
+    let html = b.get(&dash).await.text();
+    assert!(html.contains("Basic function") && html.contains("Additional function"));
+    assert!(html.contains(r#"data-purpose="analytics""#));
+    assert!(html.contains("Not yet decided"));
+
+    let r = b
+        .submit(
+            &dash,
+            &dash,
+            &[("purpose", "analytics"), ("status", "given")],
+        )
+        .await;
+    assert!(location(&r).starts_with(&format!("/t/{t}/consents?saved=analytics")));
+    let state = s.get(&format!("/v1/subjects/{sub}/consents"), &admin).await;
+    assert_eq!(state.status, StatusCode::OK);
+    let history = s
+        .get(&format!("/v1/subjects/{sub}/consents/history"), &admin)
+        .await
+        .json();
+    let last = history["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["fact"]["status"], "given", "{last}");
+    assert_eq!(last["fact"]["purpose"], "analytics");
+    assert_eq!(last["fact"]["method"], "form");
+    let decision = s
+        .post(
+            "/v1/decisions",
+            &admin,
+            json!({ "subject": sub, "purpose": "analytics", "categories": ["usage-log"] }),
+        )
+        .await;
+    assert_eq!(decision.json()["allow"], true, "{}", decision.text());
+    let html = b.get(&dash).await.text();
+    assert!(html.contains("Saved. Your choice is recorded.") || html.contains("Consent given"));
+
+    // Withdrawing is the same single click.
+    let r = b
+        .submit(
+            &dash,
+            &dash,
+            &[("purpose", "analytics"), ("status", "withdrawn")],
+        )
+        .await;
+    location(&r);
+    let decision = s
+        .post(
+            "/v1/decisions",
+            &admin,
+            json!({ "subject": sub, "purpose": "analytics", "categories": ["usage-log"] }),
+        )
+        .await;
+    assert_eq!(decision.json()["allow"], false, "{}", decision.text());
+    // A purpose the policy does not have is refused by the API's own checks.
+    let r = b
+        .submit(
+            &dash,
+            &dash,
+            &[("purpose", "mind-reading"), ("status", "given")],
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_is_submitted_verified_and_completed_without_javascript() {
+    let (s, sink) = mail_server().await;
+    let (t, admin) = s.tenant("Acme").await;
+    s.subject(
+        &admin,
+        json!({ "identities": [{ "kind": "email", "value": "li.lei@example.com" }] }),
+    )
+    .await;
+    let mut b = Browser::new(&s);
+    sign_in(&mut b, &t.to_string(), &sink, "li.lei@example.com").await;
+    let list = format!("/t/{t}/requests");
+    let html = b.get(&list).await.text();
+    for kind in ["access", "deletion", "complaint"] {
+        assert!(
+            html.contains(&format!(r#"value="{kind}""#)),
+            "{kind} offered"
+        );
+    }
+    let r = b.submit(&list, &list, &[("kind", "access")]).await;
+    let page = location(&r);
+    let id = page.rsplit('/').next().unwrap().to_owned();
+    let html = b.get(&page).await.text();
+    assert!(html.contains(r#"data-status="received""#), "{html}");
+    let r = b.submit(&page, &format!("{page}/code"), &[]).await;
+    assert_eq!(location(&r), format!("{page}?sent=1"));
+    let code = sink.last_code();
+    let r = b
+        .submit(&page, &format!("{page}/confirm"), &[("code", &code)])
+        .await;
+    assert_eq!(location(&r), page);
+    let html = b.get(&page).await.text();
+    assert!(html.contains(r#"data-status="in_progress""#), "{html}");
+    assert!(html.contains("Identity verified"));
+    let api = s.get(&format!("/v1/requests/{id}"), &admin).await.json();
+    assert_eq!(api["status"], "in_progress");
+    assert_eq!(api["channel"], "privacy_center");
+    assert!(api["due"].is_string());
+
+    // The operator signs in to the console with an operator key and completes it.
+    let op_key = s.key(&admin, "operator", None).await;
+    let mut op = Browser::new(&s);
+    let r = op
+        .submit(
+            "/console/signin",
+            "/console/signin",
+            &[("api_key", "troth_wrong")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = op
+        .submit(
+            "/console/signin",
+            "/console/signin",
+            &[("api_key", &op_key)],
+        )
+        .await;
+    assert_eq!(location(&r), "/console/requests");
+    let html = op.get("/console/requests").await.text();
+    assert!(html.contains(&format!("/console/requests/{id}")), "{html}");
+    assert!(html.contains("left"), "countdown");
+    let detail = format!("/console/requests/{id}");
+    let r = op
+        .submit(
+            &detail,
+            &format!("{detail}/move"),
+            &[("command", "refuse"), ("reason", "not-a-pack-reason")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "a refusal cites the pack");
+    let r = op
+        .submit(
+            &detail,
+            &format!("{detail}/move"),
+            &[("command", "complete"), ("outcome", "fulfilled")],
+        )
+        .await;
+    assert_eq!(location(&r), detail);
+    let api = s.get(&format!("/v1/requests/{id}"), &admin).await.json();
+    assert_eq!(api["status"], "completed");
+    let html = b.get(&page).await.text();
+    assert!(html.contains(r#"data-status="completed""#));
+    // The audit log shows the console's key as the actor, and the chain verifies.
+    let html = op.get("/console/audit/verify").await.text();
+    assert!(html.contains("The chain is intact"), "{html}");
+    assert!(html.contains("request.completed"));
+    // Auditor keys cannot use the console.
+    let auditor = s.key(&admin, "auditor", None).await;
+    let mut a = Browser::new(&s);
+    let r = a
+        .submit(
+            "/console/signin",
+            "/console/signin",
+            &[("api_key", &auditor)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_validates_uploads_by_line_and_publishes() {
+    let s = Server::start(Backend::Sqlite).await;
+    let (_, admin) = s.tenant("Acme").await;
+    let mut op = Browser::new(&s);
+    let r = op
+        .submit("/console/signin", "/console/signin", &[("api_key", &admin)])
+        .await;
+    location(&r);
+    let bad = support::s002().replace("function = \"additional\"", "function = \"extra\"");
+    let r = op
+        .submit(
+            "/console/policies",
+            "/console/policies/check",
+            &[("toml", &bad)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("line "), "{}", r.text());
+    let good = support::s002().replace(
+        "Unsubscribe from our mailing list to stop it.",
+        "Unsubscribe from our mailing list at any time to stop it.",
+    );
+    assert_ne!(good, support::s002());
+    let r = op
+        .submit(
+            "/console/policies",
+            "/console/policies/check",
+            &[("toml", &good)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("The manifest is valid."));
+    let token = csrf(&r.text());
+    let r = op
+        .post(
+            "/console/policies/publish",
+            &[("toml", &good), ("_csrf", &token)],
+        )
+        .await;
+    assert_eq!(location(&r), "/console/policies?done=published");
+    let versions = s.get("/v1/policies", &admin).await.json();
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+    let stats = op.get("/console/consents").await;
+    assert_eq!(stats.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn banner_records_choices_for_a_pseudonymous_browser() {
+    let s = Server::start(Backend::Sqlite).await;
+    let (t, admin) = s.tenant("Acme").await;
+    let cfg = s
+        .call(
+            Method::GET,
+            &format!("/t/{t}/banner/config"),
+            None,
+            Body::empty(),
+            &[],
+        )
+        .await;
+    assert_eq!(cfg.status, StatusCode::OK);
+    assert_eq!(cfg.header("access-control-allow-origin"), Some("*"));
+    let cfg = cfg.json();
+    let version = cfg["version"].as_str().unwrap().to_owned();
+    let analytics = cfg["purposes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "analytics")
+        .unwrap();
+    assert_eq!(analytics["tracking"], true);
+    let secret = "A".repeat(43);
+    let body = json!({
+        "browser": secret, "version": version, "gpc": true, "dnt": false,
+        "choices": [{ "purpose": "analytics", "status": "refused" },
+                    { "purpose": "photo-access", "status": "given" }]
+    });
+    let consent_path = format!("/t/{t}/banner/consent");
+    let post = |b: serde_json::Value| {
+        s.call(
+            Method::POST,
+            &consent_path,
+            None,
+            Body::from(b.to_string()),
+            &[("content-type", "text/plain")],
+        )
+    };
+    let r = post(body.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    let subject = r.json()["subject"].as_str().unwrap().to_owned();
+    // The same browser secret is the same subject; the API shows its events.
+    let again = post(body).await.json();
+    assert_eq!(again["subject"], subject.as_str());
+    let history = s
+        .get(&format!("/v1/subjects/{subject}/consents/history"), &admin)
+        .await
+        .json();
+    let first = &history["items"][0]["fact"];
+    assert_eq!(first["purpose"], "analytics");
+    assert_eq!(first["status"], "refused");
+    assert_eq!(first["method"], "banner");
+    assert_eq!(first["signals"]["gpc"], true, "{first}");
+    // Bad input: a short secret, an unknown status.
+    let r = post(json!({ "browser": "short", "version": version, "choices": [] })).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = post(json!({
+        "browser": "B".repeat(43), "version": version,
+        "choices": [{ "purpose": "analytics", "status": "maybe" }]
+    }))
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[test]
+fn banner_script_is_under_15_kb_gzipped() {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(troth_server::web::BANNER_JS.as_bytes())
+        .unwrap();
+    let size = gz.finish().unwrap().len();
+    assert!(size < 15 * 1024, "banner.js is {size} bytes gzipped");
+    // Served as JavaScript to any origin.
+    assert!(troth_server::web::BANNER_JS.contains("globalPrivacyControl"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn banner_script_is_served_with_cache_headers() {
+    let s = Server::start(Backend::Sqlite).await;
+    let r = s
+        .call(Method::GET, "/banner.js", None, Body::empty(), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.header("content-type")
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(r.header("cache-control").unwrap().contains("max-age=3600"));
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+}
