@@ -1,0 +1,224 @@
+// Browser scenarios for troth's web pages, run by crates/troth-server/tests/browser.rs
+// (which starts the server, the SMTP inbox and the company site and passes their
+// addresses in the environment). Each step checks what a person would see and, where
+// it matters, what the API then says; every page is saved as a screenshot.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import assert from "node:assert/strict";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`missing environment variable ${k}`);
+  return v;
+};
+const BASE = env("TROTH_BASE");
+const HELPER = env("TROTH_HELPER");
+const TENANT = env("TROTH_TENANT");
+const ADMIN = env("TROTH_ADMIN_KEY");
+const OPERATOR = env("TROTH_OPERATOR_KEY");
+const SUBJECT = env("TROTH_SUBJECT");
+const EMAIL = env("TROTH_EMAIL");
+const ARTIFACTS = env("TROTH_ARTIFACTS");
+mkdirSync(ARTIFACTS, { recursive: true });
+const T = `${BASE}/t/${TENANT}`;
+// Never hang the test suite: give up after three minutes.
+setTimeout(() => { console.error("browser scenarios timed out"); process.exit(1); }, 180_000).unref();
+
+async function api(path, init = {}) {
+  const res = await fetch(BASE + path, {
+    ...init,
+    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json", ...(init.headers || {}) },
+  });
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+async function mailCount() {
+  return (await (await fetch(`${HELPER}/mail-count`)).json()).count;
+}
+
+// The code in the newest message once more than `after` messages have arrived.
+async function codeAfter(after) {
+  for (let i = 0; i < 100; i++) {
+    const res = await fetch(`${HELPER}/last-code?after=${after}`);
+    if (res.ok) return (await res.json()).code;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("no code arrived in the inbox");
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
+  console.log(`screenshot ${name}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: env("TROTH_CHROMIUM"),
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+});
+let failed = false;
+try {
+  // 1. A person reads the policy in Chinese, signs in, toggles a consent, agrees to
+  //    the changed policy, and the API shows it.
+  const zh = await browser.newContext({ locale: "zh-CN", viewport: { width: 1280, height: 900 } });
+  const page = await zh.newPage();
+  page.on("pageerror", (e) => { console.error("page error:", e); failed = true; });
+  await page.goto(`${T}/policy`);
+  assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
+  assert.match(await page.title(), /用户隐私政策/);
+  assert.match(await page.locator("nav").innerText(), /历史版本/);
+  assert.match(await page.locator("aside.notice").innerText(), /本政策已于以下日期发生重大变更/);
+  assert.match(await page.locator("article.policy").innerText(), /[\u4e00-\u9fff]{20}/);
+  await shot(page, "01-policy-zh-CN.png");
+
+  await page.click("text=历史版本");
+  assert.equal(await page.locator("li.version").count(), 2);
+  await shot(page, "02-versions-zh-CN.png");
+  await page.locator("li.version.current a", { hasText: "与上一版本比较" }).click();
+  assert.match(await page.locator("table.diff").innerText(), /device-info|设备/);
+  assert.ok(await page.locator("tr.significant").count() >= 1, "a significant change is highlighted");
+  await shot(page, "03-diff-zh-CN.png");
+
+  await page.click("text=登录");
+  await page.fill("#email", EMAIL);
+  const before = await mailCount();
+  await page.click("button[type=submit]:has-text('发送验证码')");
+  await page.waitForURL(/signin\/code/);
+  await page.fill("#code", await codeAfter(before));
+  await page.click("button:has-text('验证')");
+  await page.waitForURL(/\/consents/);
+  const analytics = page.locator("button.switch[data-purpose='analytics']");
+  assert.equal(await analytics.getAttribute("aria-checked"), "false");
+  assert.match(await page.locator("#p-analytics").innerText(), /使用的信息/);
+  await shot(page, "04-consents-zh-CN.png");
+  // Keyboard: the switch is reachable and works with Enter.
+  await analytics.focus();
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/saved=analytics/);
+  assert.equal(await page.locator("button.switch[data-purpose='analytics']").getAttribute("aria-checked"), "true");
+  assert.match(await page.locator("[role=status]").innerText(), /已保存/);
+  let history = await api(`/v1/subjects/${SUBJECT}/consents/history`);
+  let last = history.items.at(-1).fact;
+  assert.equal(last.purpose, "analytics");
+  assert.equal(last.status, "given");
+  assert.equal(last.method, "form");
+  await shot(page, "05-consent-given-zh-CN.png");
+
+  await page.click(`a[href="/t/${TENANT}/reconsent"]`);
+  await page.waitForURL(/reconsent/);
+  assert.ok(await page.locator("tr.significant").count() >= 1);
+  await shot(page, "06-reconsent-zh-CN.png");
+  await page.click("button:has-text('同意')");
+  await page.waitForURL(/reconsent\?saved=1/);
+  assert.match(await page.locator("[role=status]").innerText(), /您对该版本的同意已记录/);
+  history = await api(`/v1/subjects/${SUBJECT}/consents/history`);
+  const accepted = history.items.at(-1).fact;
+  assert.equal(accepted.type, "accept_version");
+  assert.equal(accepted.method, "form");
+
+  // 2. A GPC-enabled browser on the company's site: tracking is refused and the
+  //    banner says the signal is honoured; blocked scripts run only with consent.
+  const gpc = await browser.newContext({ viewport: { width: 1280, height: 800 }, extraHTTPHeaders: { "Sec-GPC": "1" } });
+  await gpc.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true, configurable: true });
+  });
+  const site = await gpc.newPage();
+  site.on("pageerror", (e) => { console.error("site error:", e); failed = true; });
+  await site.goto(`${HELPER}/site`);
+  await site.waitForSelector("#troth-banner");
+  const honoured = site.locator("[data-honoured='analytics']");
+  assert.match(await honoured.innerText(), /privacy signal/);
+  assert.equal(await site.locator("#troth-p-analytics").isDisabled(), true);
+  assert.equal(await site.locator("#troth-p-analytics").isChecked(), false);
+  // "Refuse all" is as prominent as "Accept all".
+  const style = (sel) => site.$eval(sel, (el) => {
+    const s = getComputedStyle(el);
+    return [s.backgroundColor, s.color, s.fontSize, s.fontWeight, s.padding, el.getBoundingClientRect().height].join("|");
+  });
+  assert.equal(await style("#troth-refuse"), await style("#troth-accept"));
+  assert.equal(await site.evaluate(() => window.analyticsLoaded), undefined);
+  await shot(site, "07-banner-gpc.png");
+  await site.click("#troth-accept");
+  await site.waitForSelector("#troth-banner", { state: "detached" });
+  await site.waitForFunction(() => window.photoLoaded === true);
+  assert.equal(await site.evaluate(() => window.analyticsLoaded), undefined, "tracking stays blocked under GPC");
+  const visitor = await site.evaluate(() => window.troth.subject());
+  assert.ok(visitor, "the banner recorded a subject");
+  const events = (await api(`/v1/subjects/${visitor}/consents/history`)).items.map((e) => e.fact);
+  const a = events.find((f) => f.purpose === "analytics");
+  assert.equal(a.status, "refused");
+  assert.equal(a.method, "banner");
+  assert.equal(a.signals.gpc, true);
+  assert.equal(events.find((f) => f.purpose === "photo-access").status, "given");
+  // Remembered: a reload shows no banner and runs the consented script at once.
+  await site.reload();
+  await site.waitForFunction(() => window.photoLoaded === true);
+  assert.equal(await site.locator("#troth-banner").count(), 0);
+  await shot(site, "08-banner-remembered.png");
+
+  // 3. The signed-in person asks for access, verifies by the emailed code and
+  //    follows the status.
+  await page.goto(`${T}/requests?lang=en`);
+  await shot(page, "09-requests.png");
+  await page.check("#kind-access");
+  await page.click("button:has-text('Submit request')");
+  await page.waitForURL(/\/requests\/[0-9a-f-]+$/);
+  const requestUrl = page.url();
+  const requestId = requestUrl.split("/").at(-1);
+  assert.equal(await page.getAttribute("#request-status", "data-status"), "received");
+  const sentBefore = await mailCount();
+  await page.click("button:has-text('Email me a code')");
+  await page.waitForURL(/sent=1/);
+  await page.fill("#code", await codeAfter(sentBefore));
+  await page.click("button:has-text('Verify')");
+  await page.waitForURL(requestUrl);
+  assert.equal(await page.getAttribute("#request-status", "data-status"), "in_progress");
+  assert.match(await page.locator("#request-due").innerText(), /\d{4}-\d{2}-\d{2}/);
+  assert.equal((await api(`/v1/requests/${requestId}`)).status, "in_progress");
+  await shot(page, "10-request-verified.png");
+
+  // 4. An operator signs in to the console and completes the request.
+  const opCtx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const op = await opCtx.newPage();
+  op.on("pageerror", (e) => { console.error("console error:", e); failed = true; });
+  await op.goto(`${BASE}/console`);
+  await op.waitForURL(/console\/signin/);
+  await op.fill("#api_key", OPERATOR);
+  await op.click("button:has-text('Sign in')");
+  await op.waitForURL(/console\/requests/);
+  const row = op.locator(`a[href='/console/requests/${requestId}']`);
+  assert.equal(await row.count(), 1);
+  assert.match(await op.locator("table.queue").innerText(), /left/);
+  await shot(op, "11-console-queue.png");
+  await row.click();
+  await op.waitForURL(new RegExp(`/console/requests/${requestId}$`));
+  await shot(op, "12-console-request.png");
+  await op.selectOption("#outcome", "fulfilled");
+  await op.click("button:has-text('Complete request')");
+  await op.waitForLoadState();
+  assert.equal(await op.getAttribute("#request-status", "data-status"), "completed");
+  assert.equal((await api(`/v1/requests/${requestId}`)).status, "completed");
+  await shot(op, "13-console-request-completed.png");
+  await op.click("text=Consent statistics");
+  await shot(op, "14-console-stats.png");
+  await op.click("text=Policy versions");
+  await shot(op, "15-console-policies.png");
+  await op.click("text=Audit log");
+  await op.click("button:has-text('Verify chain')");
+  assert.match(await op.locator("#verify-result").innerText(), /The chain is intact/);
+  await shot(op, "16-console-audit.png");
+
+  // The person sees the completed request.
+  await page.reload();
+  assert.equal(await page.getAttribute("#request-status", "data-status"), "completed");
+} catch (e) {
+  console.error(e);
+  failed = true;
+} finally {
+  await browser.close();
+}
+if (failed) process.exit(1);
+console.log("all browser scenarios passed");
