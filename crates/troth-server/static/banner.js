@@ -138,12 +138,12 @@
     root = make("section", {
       position: "fixed", left: "0", right: "0", bottom: "0", zIndex: "2147483000", background: "#fff", color: "#1c2230",
       borderTop: "1px solid #d9dde5", boxShadow: "0 -6px 24px rgba(20,30,50,.15)", font: "15px/1.5 system-ui, -apple-system, 'PingFang SC', 'Microsoft YaHei', sans-serif",
-      maxHeight: "85vh", overflowY: "auto"
+      maxHeight: "85vh", display: "flex", flexDirection: "column"
     });
     root.id = "troth-banner";
     root.setAttribute("role", "region");
     root.setAttribute("aria-labelledby", "troth-title");
-    var inner = make("div", { maxWidth: "60rem", margin: "0 auto", padding: "20px 24px" });
+    var inner = make("div", { maxWidth: "60rem", width: "100%", margin: "0 auto", padding: "20px 24px", display: "flex", flexDirection: "column", minHeight: "0" });
     var h = make("h2", { margin: "0 0 6px", fontSize: "18px" }, T.title);
     h.id = "troth-title";
     var p = make("p", { margin: "0 0 12px" }, T.intro + " ");
@@ -153,7 +153,8 @@
     inner.appendChild(h);
     inner.appendChild(p);
 
-    var list = make("ul", { listStyle: "none", padding: "0", margin: "0 0 14px", display: "grid", gap: "8px" });
+    // The purposes scroll; the buttons below them always stay in view.
+    var list = make("ul", { listStyle: "none", padding: "0 4px 0 0", margin: "0 0 14px", display: "grid", gap: "8px", overflowY: "auto", minHeight: "0", flex: "1 1 auto", maxHeight: "45vh" });
     var boxes = {};
     config.purposes.forEach(function (pu) {
       var li = make("li", { display: "flex", gap: "10px", alignItems: "flex-start", padding: "8px 10px", border: "1px solid #e4e8ef", borderRadius: "8px" });

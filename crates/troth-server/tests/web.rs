@@ -620,3 +620,17 @@ async fn banner_script_is_served_with_cache_headers() {
     assert!(r.header("cache-control").unwrap().contains("max-age=3600"));
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_page_in_chinese_snapshot() {
+    let s = Server::start(Backend::Sqlite).await;
+    let (t, _) = s.tenant("Acme").await;
+    let mut b = Browser::new(&s);
+    b.lang = Some("zh-CN");
+    let html = b.get(&format!("/t/{t}/signin")).await.text();
+    let token = csrf(&html);
+    let page = html
+        .replace(&token, "[csrf]")
+        .replace(&t.to_string(), "[tenant]");
+    insta::assert_snapshot!(page);
+}

@@ -496,6 +496,9 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("c_target", "Target", "对象"),
     ("c_detail", "Detail", "详情"),
     ("c_next", "Next page", "下一页"),
+    ("c_extend", "Extend the deadline", "延长答复期限"),
+    ("c_start_verification", "Start the identity check", "开始身份验证"),
+    ("c_start", "Start work (no identity check needed)", "开始处理（无需身份验证）"),
 ];
 
 fn table(lang: Lang) -> BTreeMap<&'static str, &'static str> {
