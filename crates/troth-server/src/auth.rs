@@ -90,11 +90,17 @@ pub enum Permission {
     SubmitRequests,
     /// Work rights requests: list them, verify, extend, complete, refuse.
     WorkRequests,
+    /// Read aggregate reports and stored PIA/RoPA documents.
+    ReadReports,
+    /// Generate PIA/RoPA documents and run retention sweeps.
+    RunReports,
+    /// Place, list and lift legal holds.
+    ManageHolds,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 19] = [
         Permission::ManageKeys,
         Permission::PublishPolicy,
         Permission::ReadPolicy,
@@ -111,6 +117,9 @@ impl Permission {
         Permission::ReadAudit,
         Permission::SubmitRequests,
         Permission::WorkRequests,
+        Permission::ReadReports,
+        Permission::RunReports,
+        Permission::ManageHolds,
     ];
 }
 
@@ -138,7 +147,7 @@ pub fn allows(role: Role, perm: Permission) -> bool {
         ),
         Role::Auditor => matches!(
             perm,
-            P::ReadPolicy | P::ReadConsent | P::ReadDisclosures | P::ReadAudit
+            P::ReadPolicy | P::ReadConsent | P::ReadDisclosures | P::ReadAudit | P::ReadReports
         ),
         Role::Subject => matches!(
             perm,
@@ -276,6 +285,9 @@ mod tests {
                     P::ReadAudit,
                     P::SubmitRequests,
                     P::WorkRequests,
+                    P::ReadReports,
+                    P::RunReports,
+                    P::ManageHolds,
                 ],
             ),
             (
@@ -302,6 +314,7 @@ mod tests {
                     P::ReadConsent,
                     P::ReadDisclosures,
                     P::ReadAudit,
+                    P::ReadReports,
                 ],
             ),
             (

@@ -37,6 +37,8 @@ pub struct Config {
     pub demo: bool,
     /// Outgoing mail (identity-verification codes, notices).
     pub smtp: Option<SmtpConfig>,
+    /// Retention sweeps in the background (`troth serve`).
+    pub retention: crate::retention::RetentionConfig,
 }
 
 /// An SMTP relay.
@@ -98,6 +100,7 @@ impl Default for Config {
             log_json: false,
             demo: false,
             smtp: None,
+            retention: crate::retention::RetentionConfig::default(),
         }
     }
 }
@@ -108,7 +111,7 @@ impl Default for Config {
 pub struct ConfigError(#[from] Box<figment::Error>);
 
 /// The top-level configuration keys, as written in `troth.toml`.
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "listen",
     "data_dir",
     "database_url",
@@ -121,6 +124,7 @@ const KEYS: [&str; 12] = [
     "log_json",
     "demo",
     "smtp",
+    "retention",
 ];
 
 impl Config {

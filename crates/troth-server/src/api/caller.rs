@@ -84,6 +84,9 @@ fn perm_text(p: Permission) -> &'static str {
         Permission::ReadAudit => "read the audit log",
         Permission::SubmitRequests => "submit rights requests",
         Permission::WorkRequests => "work rights requests",
+        Permission::ReadReports => "read reports",
+        Permission::RunReports => "generate reports and run retention sweeps",
+        Permission::ManageHolds => "manage legal holds",
     }
 }
 

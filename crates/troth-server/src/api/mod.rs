@@ -9,11 +9,14 @@ pub mod caller;
 pub mod consents;
 pub mod decisions;
 pub mod disclosures;
+pub mod holds;
 pub mod idempotency;
 pub mod keys;
 pub mod openapi;
 pub mod policies;
+pub mod reports;
 pub mod requests;
+pub mod retention;
 pub mod state;
 pub mod subjects;
 pub mod vault;
@@ -88,6 +91,16 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/requests/{request}/verification/confirm",
             post(requests::confirm_code),
         )
+        .route("/v1/retention/sweeps", post(retention::sweep))
+        .route("/v1/holds", post(holds::place).get(holds::list))
+        .route(
+            "/v1/holds/{hold}",
+            get(holds::get).delete(holds::lift),
+        )
+        .route("/v1/reports/aggregate", get(reports::aggregate))
+        .route("/v1/reports/pia", post(reports::generate_pia).get(reports::list_pia))
+        .route("/v1/reports/ropa", post(reports::generate_ropa).get(reports::list_ropa))
+        .route("/v1/reports/{kind}/{report}", get(reports::get))
         .route("/v1/audit", get(audit::list))
         .route("/v1/audit/verify", get(audit::verify))
         .layer(middleware::from_fn_with_state(

@@ -8,6 +8,8 @@ use axum::routing::get;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::api::{holds, reports, retention};
+
 use crate::api::{
     audit, consents, decisions, disclosures, keys, policies, requests, subjects, vault,
 };
@@ -47,6 +49,11 @@ impl Modify for BearerKeys {
         disclosures::record, disclosures::list,
         requests::submit, requests::get, requests::list, requests::transition,
         requests::send_code, requests::confirm_code,
+        retention::sweep,
+        holds::place, holds::list, holds::get, holds::lift,
+        reports::aggregate, reports::generate_pia, reports::generate_ropa, reports::list_pia,
+        reports::list_ropa,
+        reports::get,
         audit::list, audit::verify
     ),
     components(schemas(
@@ -61,6 +68,9 @@ impl Modify for BearerKeys {
         disclosures::NewDisclosure, disclosures::DisclosureInfo,
         requests::NewRequest, requests::RequestView, requests::Move, requests::CodeSent,
         requests::CodeInput,
+        retention::SweepRequest, retention::SweepResult, retention::DueView, retention::HeldView,
+        holds::NewHoldBody, holds::HoldView,
+        reports::AggregateReport, reports::DocumentView,
         audit::Verification
     )),
     tags(
@@ -72,6 +82,9 @@ impl Modify for BearerKeys {
         (name = "vault", description = "Encrypted personal information, purpose-checked"),
         (name = "disclosures", description = "Sharing, transfers and public disclosures"),
         (name = "requests", description = "Data-subject rights requests with legal deadlines"),
+        (name = "retention", description = "Retention sweeps: due records deleted or anonymized"),
+        (name = "holds", description = "Legal holds that keep data past retention and erasure"),
+        (name = "reports", description = "Aggregate statistics (k-anonymous), PIA and RoPA"),
         (name = "audit", description = "The hash-chained audit log")
     )
 )]

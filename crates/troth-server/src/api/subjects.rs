@@ -375,6 +375,28 @@ pub async fn erase(
     caller.require(Permission::VaultDelete)?;
     let rt = runtime(&state, &caller).await?;
     let id = existing_subject(&state, &rt, &caller, &subject, "subject").await?;
+    // Crypto-shredding cannot spare part of a subject's data: a legal hold on any of
+    // it refuses the erasure, citing the hold.
+    let holds = crate::retention::active_holds(&state, &caller.tenant, &store_subject(id))
+        .await
+        .map_err(store_error)?;
+    if let Some(h) = holds.first() {
+        return Err(ApiError::new(
+            ProblemKind::Conflict,
+            format!(
+                "a legal hold keeps this subject's data: hold `{}` (reason `{}`){}",
+                h.hold_id,
+                h.reason,
+                if holds.len() > 1 {
+                    format!(" and {} more", holds.len() - 1)
+                } else {
+                    String::new()
+                }
+            ),
+        )
+        .field("subject")
+        .hint("lift the hold with DELETE /v1/holds/{hold} once the legal reason has ended"));
+    }
     let report = shred(&state, &rt, &caller, id, "erasure").await?;
     Ok(axum::Json(Erased {
         key_destroyed: report.key_destroyed,

@@ -131,16 +131,24 @@ pub async fn put(
         .field("category")
         .hint("use the value when it is collected and do not keep it; the policy marks the category `stored = false`"));
     }
+    // The pack decides when the value goes; the caller's `expires_at` may only
+    // shorten that.
+    let plan = crate::retention::plan_record(&rt, &body.purpose, body.expires_at).await;
     state
         .store
         .vault_put(
             &key,
             body.value.as_bytes(),
-            body.expires_at,
+            plan.as_ref().map_or(body.expires_at, |p| p.expires),
             &Access::new(caller.actor(), body.purpose.as_str()),
         )
         .await
         .map_err(store_error)?;
+    if let Some(plan) = &plan {
+        crate::retention::record_plan(&state, &key, plan)
+            .await
+            .map_err(store_error)?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
