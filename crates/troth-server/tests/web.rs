@@ -634,3 +634,66 @@ async fn sign_in_page_in_chinese_snapshot() {
         .replace(&t.to_string(), "[tenant]");
     insta::assert_snapshot!(page);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guardian_consents_for_a_linked_child() {
+    let (s, sink) = mail_server().await;
+    let (t, admin) = s.tenant("Acme").await;
+    let parent = s
+        .subject(
+            &admin,
+            json!({ "identities": [{ "kind": "email", "value": "parent@example.com" }] }),
+        )
+        .await;
+    let child = s
+        .subject(
+            &admin,
+            json!({ "age": { "band": "child" }, "guardian": parent }),
+        )
+        .await;
+    let stranger = s
+        .subject(&admin, json!({ "age": { "band": "child" } }))
+        .await;
+    let mut b = Browser::new(&s);
+    sign_in(&mut b, &t.to_string(), &sink, "parent@example.com").await;
+    let dash = format!("/t/{t}/consents");
+    let html = b.get(&dash).await.text();
+    assert!(html.contains("Consent for your child"), "{html}");
+    assert!(html.contains(&format!(r#"data-child="{child}""#)));
+    assert!(!html.contains(&stranger));
+    let r = b
+        .submit(
+            &dash,
+            &dash,
+            &[
+                ("child", &child),
+                ("purpose", "photo-access"),
+                ("status", "given"),
+            ],
+        )
+        .await;
+    assert!(location(&r).ends_with(&format!("#c-{child}")));
+    let history = s
+        .get(&format!("/v1/subjects/{child}/consents/history"), &admin)
+        .await
+        .json();
+    let fact = &history["items"].as_array().unwrap().last().unwrap()["fact"];
+    assert_eq!(fact["purpose"], "photo-access");
+    assert_eq!(fact["status"], "given");
+    assert_eq!(fact["method"], "guardian");
+    assert_eq!(fact["actor"]["kind"], "guardian", "{fact}");
+    assert_eq!(fact["actor"]["guardian"], parent.as_str());
+    // A child the person is not the guardian of is "not found".
+    let r = b
+        .submit(
+            &dash,
+            &dash,
+            &[
+                ("child", &stranger),
+                ("purpose", "photo-access"),
+                ("status", "given"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

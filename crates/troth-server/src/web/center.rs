@@ -665,6 +665,80 @@ async fn needs_reconsent(
         .is_some_and(|s| s.accepted_versions().contains(&p.version.hash))
 }
 
+/// A child the signed-in person is the linked guardian of, with the purposes a
+/// guardian decides for.
+#[derive(Debug, Serialize)]
+struct ChildRow {
+    id: String,
+    short: String,
+    purposes: Vec<ChildPurpose>,
+}
+
+#[derive(Debug, Serialize)]
+struct ChildPurpose {
+    id: String,
+    name: String,
+    status: &'static str,
+    given: bool,
+}
+
+/// The subjects whose linked guardian is `guardian` (from the ledger fold: the link
+/// is a ledger fact, so every child is in the index).
+async fn children_of(
+    rt: &TenantRuntime,
+    guardian: troth_core::SubjectId,
+    policy: &Policy,
+    lang: Lang,
+) -> Vec<ChildRow> {
+    let known: Vec<troth_core::SubjectId> = rt.known.read().await.iter().copied().collect();
+    let ix = rt.index.read().await;
+    let Some(ix) = ix.as_ref() else {
+        return Vec::new();
+    };
+    let mut out: Vec<ChildRow> = known
+        .into_iter()
+        .filter_map(|c| ix.state(c).filter(|st| st.guardian() == Some(guardian)))
+        .map(|st| {
+            let id = st.subject().to_string();
+            ChildRow {
+                short: id.chars().take(8).collect(),
+                purposes: policy
+                    .purposes
+                    .iter()
+                    .filter(|pu| pu.basis == LegalBasis::Consent)
+                    .map(|pu| {
+                        let status = st
+                            .purpose(pu.id.as_str())
+                            .and_then(|c| c.general.as_ref())
+                            .map(|r| r.status);
+                        ChildPurpose {
+                            id: pu.id.to_string(),
+                            name: pu.name.get(lang).to_owned(),
+                            status: i18n::t(lang, status_key(status)),
+                            given: status == Some(ConsentStatus::Given),
+                        }
+                    })
+                    .collect(),
+                id,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+/// Whether `child`'s linked guardian is `guardian`.
+async fn is_guardian_of(
+    rt: &TenantRuntime,
+    guardian: troth_core::SubjectId,
+    child: troth_core::SubjectId,
+) -> bool {
+    let ix = rt.index.read().await;
+    ix.as_ref()
+        .and_then(|ix| ix.state(child))
+        .is_some_and(|st| st.guardian() == Some(guardian))
+}
+
 /// The consent dashboard.
 pub async fn consents(
     State(web): State<Arc<Web>>,
@@ -730,6 +804,7 @@ pub async fn consents(
             given: status == Some(ConsentStatus::Given),
         })
         .collect();
+    let children = children_of(&page.rt, subject, policy, lang).await;
     let (basic, additional): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.basic);
     let reconsent = needs_reconsent(&page.rt, &p, subject).await;
     let saved = q.saved.is_some();
@@ -738,6 +813,7 @@ pub async fn consents(
         additional => ser(&additional),
         reconsent => reconsent,
         saved => saved,
+        children => ser(&children),
         ..page.ctx(Some(policy), "consents", "consents")
     };
     Ok(page.render("consents.html", ctx))
@@ -768,13 +844,38 @@ pub async fn set_consent(
         }
     };
     let purpose = form.get("purpose").to_owned();
+    // A guardian decides for a linked child: the event is the child's, recorded
+    // with the guardian as the actor (seed 003: consent on behalf of a child).
+    let child = match form.get("child") {
+        "" => None,
+        raw => {
+            let c: troth_core::SubjectId =
+                raw.parse().map_err(|_| WebError::not_found(page.lang))?;
+            if !is_guardian_of(&page.rt, subject, c).await {
+                return Err(WebError::not_found(page.lang));
+            }
+            Some(c)
+        }
+    };
+    let (whose, method, actor) = match child {
+        Some(c) => (
+            c,
+            Method::Guardian,
+            Some(troth_core::Actor::Guardian {
+                guardian: subject,
+                evidence: troth_policy::GuardianEvidence::Recorded,
+                evidence_hash: None,
+            }),
+        ),
+        None => (subject, Method::Form, None),
+    };
     let input = ConsentInput {
-        subject: subject.to_string(),
+        subject: whose.to_string(),
         purpose: purpose.clone(),
         status,
         scope: None,
-        method: Some(Method::Form),
-        actor: None,
+        method: Some(method),
+        actor,
         evidence: None,
         expires_at: None,
         version: None,
@@ -790,13 +891,17 @@ pub async fn set_consent(
     }
     crate::api::consents::record(
         State(Arc::clone(&web.app)),
-        Extension(page.caller(subject)),
+        Extension(page.caller(whose)),
         signals,
         ApiJson(input),
     )
     .await
     .map_err(|e| WebError::api(page.lang, &e))?;
-    let to = format!("{}/consents?saved={purpose}#p-{purpose}", page.base());
+    let anchor = match child {
+        Some(c) => format!("c-{c}"),
+        None => format!("p-{purpose}"),
+    };
+    let to = format!("{}/consents?saved={purpose}#{anchor}", page.base());
     Ok(page.redirect(&to))
 }
 
