@@ -372,7 +372,11 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("cmd_refuse", "Refused", "已拒绝"),
     ("cmd_receive", "Request received", "收到请求"),
     ("guardian_title", "Consent for your child", "为您的孩子授权"),
-    ("guardian_intro", "You are the guardian of these accounts. Below the age the policy sets, processing that needs consent needs yours; each decision is recorded as given by you on the child's behalf.", "您是以下账户的监护人。未达到政策规定年龄的儿童，其需要同意的个人信息处理须经您同意；每项选择都会记录为由您代表儿童作出。"),
+    (
+        "guardian_intro",
+        "You are the guardian of these accounts. Below the age the policy sets, processing that needs consent needs yours; each decision is recorded as given by you on the child's behalf.",
+        "您是以下账户的监护人。未达到政策规定年龄的儿童，其需要同意的个人信息处理须经您同意；每项选择都会记录为由您代表儿童作出。",
+    ),
     ("child", "Child account", "儿童账户"),
     ("c_console", "Admin console", "管理控制台"),
     ("c_requests", "Request queue", "请求队列"),
@@ -499,8 +503,16 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("c_detail", "Detail", "详情"),
     ("c_next", "Next page", "下一页"),
     ("c_extend", "Extend the deadline", "延长答复期限"),
-    ("c_start_verification", "Start the identity check", "开始身份验证"),
-    ("c_start", "Start work (no identity check needed)", "开始处理（无需身份验证）"),
+    (
+        "c_start_verification",
+        "Start the identity check",
+        "开始身份验证",
+    ),
+    (
+        "c_start",
+        "Start work (no identity check needed)",
+        "开始处理（无需身份验证）",
+    ),
 ];
 
 fn table(lang: Lang) -> BTreeMap<&'static str, &'static str> {
