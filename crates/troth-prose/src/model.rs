@@ -3,7 +3,8 @@
 //! neighbours, its position and shape in the document, and the cue rules that fired.
 //!
 //! Trained offline by `examples/train_model.rs` from CAPP-130 sentences and
-//! shipped as `model/practices.bin` (about 0.8 MB); it runs with no I/O.
+//! shipped as `model/practices.bin` (about 0.8 MB) together with the second,
+//! context stage (`crate::stack`); it runs with no I/O.
 
 use std::sync::{Arc, LazyLock};
 

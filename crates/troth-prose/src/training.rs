@@ -46,6 +46,10 @@ pub struct Params {
     /// Per label, fall back to the first stage where the second does not help
     /// out of fold.
     pub stack_select: bool,
+    /// First-stage positives weigh (negatives / positives) ^ this (0: unweighted).
+    pub pos_weight_pow: f32,
+    /// Cap on the positive weight.
+    pub pos_weight_max: f32,
 }
 
 impl Default for Params {
@@ -60,6 +64,8 @@ impl Default for Params {
             stack_l2: 1e-4,
             stack_diag: true,
             stack_select: false,
+            pos_weight_pow: 0.0,
+            pos_weight_max: 4.0,
         }
     }
 }
@@ -140,6 +146,11 @@ fn train_label(data: &[Example], label: usize, p: Params) -> (f32, Vec<f32>) {
     let mut gb = 1e-3f32;
     let mut order: Vec<usize> = (0..data.len()).collect();
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    // Rare labels (cessation: 28 sentences) get their positives up-weighted.
+    let pos = data.iter().filter(|e| e.y[label]).count().max(1);
+    #[allow(clippy::cast_precision_loss)] // sentence counts
+    let ratio = (data.len() - pos.min(data.len())) as f32 / pos as f32;
+    let pos_weight = ratio.max(1.0).powf(p.pos_weight_pow).min(p.pos_weight_max);
     for _ in 0..p.epochs {
         for i in (1..order.len()).rev() {
             seed = seed
@@ -156,7 +167,11 @@ fn train_label(data: &[Example], label: usize, p: Params) -> (f32, Vec<f32>) {
                     .iter()
                     .map(|(b, v)| w[*b as usize % DIM] * v)
                     .sum::<f32>();
-            let g = sigmoid(z) - if ex.y[label] { 1.0 } else { 0.0 };
+            let g = if ex.y[label] {
+                (sigmoid(z) - 1.0) * pos_weight
+            } else {
+                sigmoid(z)
+            };
             gb += g * g;
             bias -= p.lr * g / gb.sqrt();
             for (b, v) in &ex.x {

@@ -3,7 +3,7 @@
 //! on 8, rotate). Each fold's model and thresholds see only its training files.
 //! Prints per-label P/R/F1 and asserts floors just below the measured figures.
 //!
-//! Trains ten models per fold set; run in release:
+//! Trains four first-stage and four second-stage models per fold; run in release:
 //! `cargo test --release -p troth-prose --test classify_cv -- --nocapture`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -24,10 +24,10 @@ fn capp130_cross_validated_f1() {
     );
     let m = common::macro_f1(&cv);
     // Floors slightly below the figures measured when this test was written.
-    // Measured: macro 0.671, lowest label `risk` 0.329 (see BENCHMARKS.md).
-    assert!(m >= 0.65, "cross-validated macro F1 {m:.3}");
+    // Measured: macro 0.678, lowest label `risk` 0.354, `use` 0.436 (see BENCHMARKS.md).
+    assert!(m >= 0.67, "cross-validated macro F1 {m:.3}");
     for p in troth_prose::Practice::ALL {
         let f1 = cv[p.index()].f1();
-        assert!(f1 >= 0.30, "cross-validated F1 of {} is {f1:.3}", p.id());
+        assert!(f1 >= 0.34, "cross-validated F1 of {} is {f1:.3}", p.id());
     }
 }

@@ -54,6 +54,15 @@ pub fn load_capp() -> Vec<LabelledDoc> {
         "expected 40 CAPP-130 files in {}",
         dir.display()
     );
+    // Experiments only (e.g. cross-validation within one annotation style):
+    // CAPP_ONLY=rw_1,rw_10 keeps just those files.
+    if let Ok(only) = std::env::var("CAPP_ONLY") {
+        let keep: Vec<String> = only.split(',').map(|f| format!("{f}.jsonl")).collect();
+        files.retain(|p| {
+            p.file_name()
+                .is_some_and(|n| keep.iter().any(|k| k == &*n.to_string_lossy()))
+        });
+    }
     files
         .into_iter()
         .map(|p| {
@@ -99,11 +108,17 @@ pub fn cross_validate(docs: &[LabelledDoc], params: training::Params) -> [Counts
             .filter(|(i, _)| i % FOLDS != fold)
             .map(|(_, d)| (d.lines.as_slice(), d.gold.as_slice()))
             .collect();
+        // Experiments only: CAPP_SCORE_ONLY=rw_1,rw_10 counts just those
+        // held-out files (models still train on all other folds).
+        let score_only: Option<Vec<String>> = std::env::var("CAPP_SCORE_ONLY")
+            .ok()
+            .map(|v| v.split(',').map(|f| format!("{f}.jsonl")).collect());
         let test: Vec<&LabelledDoc> = docs
             .iter()
             .enumerate()
             .filter(|(i, _)| i % FOLDS == fold)
             .map(|(_, d)| d)
+            .filter(|d| score_only.as_ref().is_none_or(|k| k.contains(&d.name)))
             .collect();
         let bytes = training::fit(&train, params);
         let c = Classifier::with_model_bytes(&bytes).expect("fold model decodes");
@@ -118,7 +133,7 @@ pub fn cross_validate(docs: &[LabelledDoc], params: training::Params) -> [Counts
 }
 
 /// Training parameters, overridable by EPOCHS, L2, LR, INNER_FOLDS, STACK (0/1),
-/// STACK_EPOCHS and STACK_L2 for experiments.
+/// STACK_EPOCHS, STACK_L2, STACK_DIAG, STACK_SELECT, POSW and POSW_MAX for experiments.
 pub fn params_from_env() -> training::Params {
     let d = training::Params::default();
     let get = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f32>().ok());
@@ -132,6 +147,8 @@ pub fn params_from_env() -> training::Params {
         stack_l2: get("STACK_L2").unwrap_or(d.stack_l2),
         stack_diag: get("STACK_DIAG").map_or(d.stack_diag, |v| v != 0.0),
         stack_select: get("STACK_SELECT").map_or(d.stack_select, |v| v != 0.0),
+        pos_weight_pow: get("POSW").unwrap_or(d.pos_weight_pow),
+        pos_weight_max: get("POSW_MAX").unwrap_or(d.pos_weight_max),
     }
 }
 
