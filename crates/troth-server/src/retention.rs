@@ -17,7 +17,8 @@ use troth_core::retention::{RetentionRules, action_code};
 use troth_core::{AccountStatus, ConsentStatus, SubjectId as CoreSubject};
 use troth_policy::retention::RetentionEvent;
 use troth_store::{
-    Hold, RecordRetention, RetentionStore, StoreError, SubjectId, SweepSummary, TenantId, VaultKey,
+    Hold, RecordRetention, RetentionStore, StoreError, SubjectId, SweepPreview, SweepSummary,
+    TenantId, VaultKey,
 };
 
 use crate::api::state::{AppState, TenantRuntime};
@@ -162,6 +163,21 @@ pub async fn resolve_events(
         }
     }
     Ok(resolved)
+}
+
+/// A dry run: resolves awaited events (that only sets expiries the pack already
+/// implies and removes nothing) and lists what a sweep now would remove (up to
+/// `limit`) and what holds keep.
+pub async fn dry_run(
+    state: &AppState,
+    tenant: &TenantId,
+    limit: u32,
+) -> Result<SweepPreview, StoreError> {
+    let now = Timestamp::now();
+    if let Ok(Some(rt)) = state.tenant(tenant).await {
+        resolve_events(state, &rt, now).await?;
+    }
+    state.store.sweep_preview(tenant, now, limit).await
 }
 
 /// One whole sweep of a tenant: resolves awaited events, takes the lease, removes

@@ -41,6 +41,9 @@ enum Command {
     /// Verify the tamper-evident audit log.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCommand),
+    /// Retention: delete or anonymize due records now, or list them (`--dry-run`).
+    #[command(subcommand)]
+    Retention(cmd::retention::RetentionCommand),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Tenant(c) => cmd::server::tenant(c),
         Command::Keys(c) => cmd::keys::run(c),
         Command::Audit(c) => cmd::audit::run(c),
+        Command::Retention(c) => cmd::retention::run(c),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -8,16 +8,16 @@ use axum::Extension;
 use axum::extract::State;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use troth_store::{DueRecord, HeldCount, RetentionStore};
+use troth_store::{DueRecord, HeldCount};
 use utoipa::ToSchema;
 
 use crate::api::caller::Caller;
 use crate::api::state::AppState;
-use crate::api::{bad, runtime, store_error};
+use crate::api::{bad, store_error};
 use crate::auth::Permission;
 use crate::error::{ApiError, ProblemKind};
 use crate::extract::ApiJson;
-use crate::retention::{SweepError, resolve_events, sweep_tenant};
+use crate::retention::{SweepError, dry_run, sweep_tenant};
 
 /// A sweep to run.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -116,17 +116,8 @@ pub async fn sweep(
         Some(n @ 1..=10_000) => n,
         Some(_) => return Err(bad("limit", "1 to 10,000 records")),
     };
-    let rt = runtime(&state, &caller).await?;
     if body.dry_run {
-        let now = Timestamp::now();
-        // Resolving awaited events only sets expiries the pack already implies; it
-        // removes nothing, so a dry run may do it to show the full picture.
-        resolve_events(&state, &rt, now)
-            .await
-            .map_err(store_error)?;
-        let p = state
-            .store
-            .sweep_preview(&caller.tenant, now, limit)
+        let p = dry_run(&state, &caller.tenant, limit)
             .await
             .map_err(store_error)?;
         let anonymized = p.due.iter().filter(|r| r.action == "anonymize").count() as u64;

@@ -6,4 +6,5 @@ pub mod keys;
 pub mod policy;
 pub mod prose;
 pub mod receipt;
+pub mod retention;
 pub mod server;
