@@ -18,6 +18,7 @@ const TENANT = env("TROTH_TENANT");
 const ADMIN = env("TROTH_ADMIN_KEY");
 const OPERATOR = env("TROTH_OPERATOR_KEY");
 const SUBJECT = env("TROTH_SUBJECT");
+const CHILD = env("TROTH_CHILD");
 const EMAIL = env("TROTH_EMAIL");
 const ARTIFACTS = env("TROTH_ARTIFACTS");
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -90,7 +91,7 @@ try {
   await page.fill("#code", await codeAfter(before));
   await page.click("button:has-text('验证')");
   await page.waitForURL(/\/consents/);
-  const analytics = page.locator("button.switch[data-purpose='analytics']");
+  const analytics = page.locator("button.switch[data-purpose='analytics']:not([data-child])");
   assert.equal(await analytics.getAttribute("aria-checked"), "false");
   assert.match(await page.locator("#p-analytics").innerText(), /使用的信息/);
   await shot(page, "04-consents-zh-CN.png");
@@ -98,7 +99,7 @@ try {
   await analytics.focus();
   await page.keyboard.press("Enter");
   await page.waitForURL(/saved=analytics/);
-  assert.equal(await page.locator("button.switch[data-purpose='analytics']").getAttribute("aria-checked"), "true");
+  assert.equal(await page.locator("button.switch[data-purpose='analytics']:not([data-child])").getAttribute("aria-checked"), "true");
   assert.match(await page.locator("[role=status]").innerText(), /已保存/);
   let history = await api(`/v1/subjects/${SUBJECT}/consents/history`);
   let last = history.items.at(-1).fact;
@@ -118,6 +119,19 @@ try {
   const accepted = history.items.at(-1).fact;
   assert.equal(accepted.type, "accept_version");
   assert.equal(accepted.method, "form");
+
+  // The same person is the guardian of a child account and consents for it.
+  await page.goto(`${T}/consents`);
+  const childSwitch = page.locator(`button.switch[data-child='${CHILD}'][data-purpose='photo-access']`);
+  assert.equal(await childSwitch.getAttribute("aria-checked"), "false");
+  await childSwitch.click();
+  await page.waitForURL(/saved=photo-access/);
+  assert.equal(await page.locator(`button.switch[data-child='${CHILD}'][data-purpose='photo-access']`).getAttribute("aria-checked"), "true");
+  const childFact = (await api(`/v1/subjects/${CHILD}/consents/history`)).items.at(-1).fact;
+  assert.equal(childFact.method, "guardian");
+  assert.equal(childFact.actor.guardian, SUBJECT);
+  await page.locator(`#c-${CHILD}`).scrollIntoViewIfNeeded();
+  await shot(page, "06b-guardian-zh-CN.png");
 
   // 2. A GPC-enabled browser on the company's site: tracking is refused and the
   //    banner says the signal is honoured; blocked scripts run only with consent.

@@ -96,6 +96,12 @@ async fn people_and_operators_use_the_pages_in_chromium() {
             json!({ "identities": [{ "kind": "email", "value": "li.lei@example.com" }] }),
         )
         .await;
+    let child = s
+        .subject(
+            &admin,
+            json!({ "age": { "band": "child" }, "guardian": subject }),
+        )
+        .await;
     let operator = s.key(&admin, "operator", None).await;
     // A second version with a significant change (a purpose uses more data), so the
     // archive, the diff and the re-consent page have something to show.
@@ -143,6 +149,7 @@ async fn people_and_operators_use_the_pages_in_chromium() {
         ("TROTH_ADMIN_KEY", admin.clone()),
         ("TROTH_OPERATOR_KEY", operator.clone()),
         ("TROTH_SUBJECT", subject.clone()),
+        ("TROTH_CHILD", child.clone()),
         ("TROTH_EMAIL", "li.lei@example.com".to_owned()),
         ("TROTH_CHROMIUM", CHROMIUM.to_owned()),
         ("TROTH_ARTIFACTS", artifacts.display().to_string()),
