@@ -324,7 +324,11 @@ pub fn diff_view(old: &Policy, new: &Policy, lang: Lang) -> minijinja::Value {
         .changes
         .iter()
         .map(|c| ChangeRow {
-            section: c.section.clone(),
+            // The section in words where it has a name; the path stays beside it.
+            section: match i18n::t(lang, &format!("sec_{}", c.section)) {
+                "" => c.section.clone(),
+                named => named.to_owned(),
+            },
             path: c.path.clone(),
             kind: i18n::t(
                 lang,
