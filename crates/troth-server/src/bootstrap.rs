@@ -70,6 +70,7 @@ pub async fn open(config: &Config) -> Result<Arc<AppState>, StartError> {
         config.body_limit_bytes,
     );
     state.code_key = opened.code_key;
+    state.notify_key = opened.notify_key;
     state.mailer = config
         .smtp
         .as_ref()
@@ -86,6 +87,18 @@ pub fn router(state: Arc<AppState>, config: &Config) -> Router {
         .merge(crate::api::openapi::routes())
         .merge(crate::web::router(Arc::clone(&state), config));
     crate::app::build(api, config, Arc::new(StoreReady(state)))
+}
+
+/// Starts the outbox courier (deliveries and deadline alarms) unless the
+/// configuration turns it off.
+pub fn spawn_outbox(state: Arc<AppState>, config: &Config) -> Result<(), StartError> {
+    if !config.outbox.enabled {
+        return Ok(());
+    }
+    let courier = crate::outbox::Courier::new(state, config.outbox)
+        .map_err(|e| StartError::Api(format!("webhook client: {e}")))?;
+    courier.spawn();
+    Ok(())
 }
 
 /// Re-checks every minute which policy version is in force (a published version

@@ -39,6 +39,47 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// Retention sweeps in the background (`troth serve`).
     pub retention: crate::retention::RetentionConfig,
+    /// Delivery of notifications (webhooks, mail) and deadline alarms.
+    pub outbox: OutboxConfig,
+}
+
+/// How the outbox worker delivers and retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// Run the delivery and alarm workers in this process.
+    pub enabled: bool,
+    /// How often the worker looks for due messages, in milliseconds.
+    pub poll_ms: u64,
+    /// Attempts before a message is dead-lettered.
+    pub max_attempts: u32,
+    /// The first retry's delay, in milliseconds; each further one doubles it.
+    pub backoff_ms: u64,
+    /// The longest delay between attempts, in seconds.
+    pub max_backoff_secs: u64,
+    /// How long a claimed message is reserved for one worker, in seconds; a message
+    /// whose worker died is claimed again after that.
+    pub lease_secs: u64,
+    /// Seconds a webhook receiver has to answer.
+    pub webhook_timeout_secs: u64,
+    /// How often open rights requests are checked for 50%/80%/overdue alarms, in
+    /// seconds.
+    pub alarm_interval_secs: u64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            poll_ms: 1000,
+            max_attempts: 8,
+            backoff_ms: 2000,
+            max_backoff_secs: 3600,
+            lease_secs: 60,
+            webhook_timeout_secs: 10,
+            alarm_interval_secs: 300,
+        }
+    }
 }
 
 /// An SMTP relay.
@@ -101,6 +142,7 @@ impl Default for Config {
             demo: false,
             smtp: None,
             retention: crate::retention::RetentionConfig::default(),
+            outbox: OutboxConfig::default(),
         }
     }
 }
@@ -111,7 +153,7 @@ impl Default for Config {
 pub struct ConfigError(#[from] Box<figment::Error>);
 
 /// The top-level configuration keys, as written in `troth.toml`.
-const KEYS: [&str; 13] = [
+const KEYS: &[&str] = &[
     "listen",
     "data_dir",
     "database_url",
@@ -125,6 +167,7 @@ const KEYS: [&str; 13] = [
     "demo",
     "smtp",
     "retention",
+    "outbox",
 ];
 
 impl Config {

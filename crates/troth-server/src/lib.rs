@@ -18,6 +18,7 @@ pub mod extract;
 pub mod health;
 pub mod mail;
 pub mod observe;
+pub mod outbox;
 pub mod retention;
 pub mod serve;
 pub mod storage;

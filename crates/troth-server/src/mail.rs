@@ -1,5 +1,5 @@
 //! Outgoing mail over SMTP (lettre): identity-verification codes for rights
-//! requests. Message bodies hold personal data (the address, the code) and are
+//! requests and notices from the outbox. Message bodies hold personal data (the address, the code) and are
 //! never logged.
 
 use lettre::message::{Mailbox, header::ContentType};
@@ -62,10 +62,21 @@ impl Mailer {
              您向{controller}提出的个人信息请求的验证码是 {code}，{minutes}分钟内有效。\
              如非本人操作，请忽略本邮件。\n"
         );
+        self.send(to, "Verification code / 验证码", body).await
+    }
+
+    /// Sends a notice from the outbox (to a company mailbox: a recipient's or the
+    /// operators').
+    pub async fn send_notice(&self, to: &str, subject: &str, body: &str) -> Result<(), MailError> {
+        let to: Mailbox = to.parse().map_err(|_| MailError::Recipient)?;
+        self.send(to, subject, body.to_owned()).await
+    }
+
+    async fn send(&self, to: Mailbox, subject: &str, body: String) -> Result<(), MailError> {
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject("Verification code / 验证码")
+            .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .body(body)
             .map_err(|e| MailError::Config(e.to_string()))?;

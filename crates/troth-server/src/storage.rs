@@ -64,6 +64,8 @@ pub struct Opened {
     /// Key for hashing one-time verification codes, derived from the signing key so
     /// codes sent before a restart still verify after it.
     pub code_key: [u8; 32],
+    /// Key webhook secrets are derived from (likewise stable across restarts).
+    pub notify_key: [u8; 32],
 }
 
 /// Loads the master keyring: from [`MASTER_KEY_ENV`] when set, else from (or newly
@@ -104,6 +106,7 @@ pub async fn open(config: &Config) -> Result<Opened, OpenError> {
     let signer = signing_key(&config.data_dir)?;
     let receipts = Arc::new(ReceiptSigner::new(signer.clone()));
     let code_key = blake3::derive_key("troth 2026-12 verification codes", &*signer.to_seed());
+    let notify_key = blake3::derive_key("troth 2026-12 webhook secrets", &*signer.to_seed());
     let store_config = StoreConfig::new(Vault::new(Arc::new(master)), signer);
     let (location, shown) = match &config.database_url {
         Some(url) => (url.clone(), redact_url(url)),
@@ -120,6 +123,7 @@ pub async fn open(config: &Config) -> Result<Opened, OpenError> {
         receipts,
         location: shown,
         code_key,
+        notify_key,
     })
 }
 

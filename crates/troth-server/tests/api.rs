@@ -700,12 +700,16 @@ async fn openapi_describes_every_operation() {
     ops.sort();
     let expected = [
         "DELETE /v1/keys/{key_id}",
+        "DELETE /v1/notify-targets/{target}",
         "DELETE /v1/subjects/{subject}",
         "DELETE /v1/subjects/{subject}/vault/{category}/{record}",
         "GET /.well-known/troth-receipt-key.json",
         "GET /v1/audit",
         "GET /v1/audit/verify",
         "GET /v1/keys",
+        "GET /v1/notify-targets",
+        "GET /v1/outbox",
+        "GET /v1/outbox/{message}",
         "GET /v1/policies",
         "GET /v1/policies/{version}",
         "GET /v1/policies/{version}/diff",
@@ -724,6 +728,7 @@ async fn openapi_describes_every_operation() {
         "POST /v1/decisions/batch",
         "POST /v1/disclosures",
         "POST /v1/keys",
+        "POST /v1/outbox/{message}/retry",
         "POST /v1/policies",
         "POST /v1/requests",
         "POST /v1/requests/{request}/transitions",
@@ -733,6 +738,7 @@ async fn openapi_describes_every_operation() {
         "POST /v1/subjects/lookup",
         "POST /v1/subjects/{subject}/accept-version",
         "POST /v1/subjects/{subject}/targeting",
+        "PUT /v1/notify-targets/{target}",
         "PUT /v1/subjects/{subject}/vault/{category}/{record}",
     ];
     assert_eq!(ops, expected);

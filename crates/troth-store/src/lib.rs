@@ -22,6 +22,7 @@ pub mod config;
 pub mod error;
 pub mod ledger;
 pub mod model;
+pub mod outbox;
 pub mod postgres;
 pub mod retention;
 pub mod rights;
@@ -37,6 +38,10 @@ pub use error::{Result, StoreError};
 pub use model::{
     Access, ConsentAck, Disclosure, ErasureReport, NewConsentEvent, PolicyVersionRecord,
     StoredConsentEvent, SubjectRecord, Tenant, VaultKey,
+};
+pub use outbox::{
+    DeliveryOutcome, NewOutboxMessage, NotifyTarget, OutboxChannel, OutboxMessage, OutboxStatus,
+    OutboxStore,
 };
 pub use postgres::PgStore;
 pub use retention::{

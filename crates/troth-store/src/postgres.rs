@@ -17,6 +17,7 @@ const DATA_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_service.sql")),
     (5, include_str!("../migrations/postgres/0005_rights.sql")),
+    (6, include_str!("../migrations/postgres/0006_outbox.sql")),
     (7, include_str!("../migrations/postgres/0007_retention.sql")),
 ];
 const KEY_MIGRATIONS: &[(i64, &str)] =
@@ -41,6 +42,7 @@ async fn begin_migration(pool: &Pool<Db>) -> Result<Transaction<'static, Db>> {
 include!("common.rs");
 include!("service_impl.rs");
 include!("rights_impl.rs");
+include!("outbox_impl.rs");
 include!("retention_impl.rs");
 include!("rotation.rs");
 

@@ -8,6 +8,7 @@
 
 use crate::any::AnyStore;
 use crate::error::Result;
+use crate::outbox::NewOutboxMessage;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -103,6 +104,17 @@ pub trait RightsStore: Send + Sync {
         actor: &str,
     ) -> impl Future<Output = Result<()>> + Send;
 
+    /// Appends the next event and stores `notices` in the outbox in the same
+    /// transaction (a completed deletion's notices to recipients commit with it).
+    fn append_request_event_notifying(
+        &self,
+        tenant: &TenantId,
+        request_id: &str,
+        update: &RequestUpdate,
+        notices: &[NewOutboxMessage],
+        actor: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
     /// One request with its events.
     fn request(
         &self,
@@ -115,6 +127,13 @@ pub trait RightsStore: Send + Sync {
         &self,
         tenant: &TenantId,
         filter: &RequestFilter,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<RequestRecord>>> + Send;
+
+    /// Open requests whose clock runs, across every tenant, earliest due first,
+    /// with their events (for the deadline-alarm worker, not for request paths).
+    fn open_requests_all(
+        &self,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<RequestRecord>>> + Send;
 
@@ -159,6 +178,16 @@ impl RightsStore for AnyStore {
     ) -> Result<()> {
         delegate!(self.append_request_event(tenant, request_id, update, actor))
     }
+    async fn append_request_event_notifying(
+        &self,
+        tenant: &TenantId,
+        request_id: &str,
+        update: &RequestUpdate,
+        notices: &[NewOutboxMessage],
+        actor: &str,
+    ) -> Result<()> {
+        delegate!(self.append_request_event_notifying(tenant, request_id, update, notices, actor))
+    }
     async fn request(&self, tenant: &TenantId, request_id: &str) -> Result<Option<RequestRecord>> {
         delegate!(self.request(tenant, request_id))
     }
@@ -169,6 +198,9 @@ impl RightsStore for AnyStore {
         limit: u32,
     ) -> Result<Vec<RequestRecord>> {
         delegate!(self.requests(tenant, filter, limit))
+    }
+    async fn open_requests_all(&self, limit: u32) -> Result<Vec<RequestRecord>> {
+        delegate!(self.open_requests_all(limit))
     }
     async fn put_verification_code(
         &self,

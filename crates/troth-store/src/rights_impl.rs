@@ -77,11 +77,28 @@ impl RightsStore for This {
         u: &RequestUpdate,
         actor: &str,
     ) -> Result<()> {
+        self.append_request_event_notifying(tenant, request_id, u, &[], actor)
+            .await
+    }
+
+    async fn append_request_event_notifying(
+        &self,
+        tenant: &TenantId,
+        request_id: &str,
+        u: &RequestUpdate,
+        notices: &[crate::outbox::NewOutboxMessage],
+        actor: &str,
+    ) -> Result<()> {
+        let detail = if notices.is_empty() {
+            serde_json::json!({})
+        } else {
+            serde_json::json!({ "notices": notices.len() })
+        };
         let event = audit_event(
             actor,
             &format!("request.{}", u.status),
             format!("request:{request_id}"),
-            serde_json::json!({}),
+            detail,
         );
         let expected = i64::try_from(u.expected_events)
             .map_err(|_| StoreError::Corrupt("event count"))?;
@@ -110,6 +127,7 @@ impl RightsStore for This {
                 .bind(&u.event_json)
                 .execute(&mut *tx)
                 .await?;
+                insert_outbox(&mut tx, tenant, notices).await?;
             }
             res
         });
@@ -178,6 +196,26 @@ impl RightsStore for This {
             .fetch_all(&self.inner.shared.data_read)
             .await?;
         rows.into_iter().map(|r| request_from_row(tenant, r)).collect()
+    }
+
+    async fn open_requests_all(&self, limit: u32) -> Result<Vec<RequestRecord>> {
+        let sql = format!(
+            "SELECT tenant_id, request_id FROM rights_requests
+             WHERE status IN {OPEN_STATUSES} AND due_ns IS NOT NULL
+             ORDER BY due_ns, tenant_id, request_id LIMIT $1"
+        );
+        let ids: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(i64::from(limit))
+            .fetch_all(&self.inner.shared.data_read)
+            .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for (tenant, id) in ids {
+            // A request finished meanwhile simply drops out.
+            if let Some(r) = self.request(&TenantId::new(tenant), &id).await? {
+                out.push(r);
+            }
+        }
+        Ok(out)
     }
 
     async fn put_verification_code(

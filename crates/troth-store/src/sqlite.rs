@@ -25,6 +25,7 @@ const DATA_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0003_consent_rowid.sql"),
     ),
     (5, include_str!("../migrations/sqlite/0005_rights.sql")),
+    (6, include_str!("../migrations/sqlite/0006_outbox.sql")),
     (7, include_str!("../migrations/sqlite/0007_retention.sql")),
 ];
 const KEY_MIGRATIONS: &[(i64, &str)] =
@@ -48,6 +49,7 @@ async fn begin_migration(pool: &Pool<Db>) -> Result<Transaction<'static, Db>> {
 include!("common.rs");
 include!("service_impl.rs");
 include!("rights_impl.rs");
+include!("outbox_impl.rs");
 include!("retention_impl.rs");
 include!("rotation.rs");
 

@@ -13,6 +13,7 @@ pub mod holds;
 pub mod idempotency;
 pub mod keys;
 pub mod openapi;
+pub mod outbox;
 pub mod policies;
 pub mod reports;
 pub mod requests;
@@ -101,6 +102,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/reports/pia", post(reports::generate_pia).get(reports::list_pia))
         .route("/v1/reports/ropa", post(reports::generate_ropa).get(reports::list_ropa))
         .route("/v1/reports/{kind}/{report}", get(reports::get))
+        .route("/v1/outbox", get(outbox::list))
+        .route("/v1/outbox/{message}", get(outbox::get))
+        .route("/v1/outbox/{message}/retry", post(outbox::retry))
+        .route("/v1/notify-targets", get(outbox::list_targets))
+        .route(
+            "/v1/notify-targets/{target}",
+            put(outbox::put_target).delete(outbox::delete_target),
+        )
         .route("/v1/audit", get(audit::list))
         .route("/v1/audit/verify", get(audit::verify))
         .layer(middleware::from_fn_with_state(

@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 use crate::api::{holds, reports, retention};
 
 use crate::api::{
-    audit, consents, decisions, disclosures, keys, policies, requests, subjects, vault,
+    audit, consents, decisions, disclosures, keys, outbox, policies, requests, subjects, vault,
 };
 
 /// Adds the bearer-key security scheme.
@@ -49,6 +49,8 @@ impl Modify for BearerKeys {
         disclosures::record, disclosures::list,
         requests::submit, requests::get, requests::list, requests::transition,
         requests::send_code, requests::confirm_code,
+        outbox::list, outbox::get, outbox::retry,
+        outbox::put_target, outbox::list_targets, outbox::delete_target,
         retention::sweep,
         holds::place, holds::list, holds::get, holds::lift,
         reports::aggregate, reports::generate_pia, reports::generate_ropa, reports::list_pia,
@@ -68,6 +70,7 @@ impl Modify for BearerKeys {
         disclosures::NewDisclosure, disclosures::DisclosureInfo,
         requests::NewRequest, requests::RequestView, requests::Move, requests::CodeSent,
         requests::CodeInput,
+        outbox::MessageView, outbox::TargetBody, outbox::TargetView,
         retention::SweepRequest, retention::SweepResult, retention::DueView, retention::HeldView,
         holds::NewHoldBody, holds::HoldView,
         reports::AggregateReport, reports::DocumentView,
@@ -85,6 +88,7 @@ impl Modify for BearerKeys {
         (name = "retention", description = "Retention sweeps: due records deleted or anonymized"),
         (name = "holds", description = "Legal holds that keep data past retention and erasure"),
         (name = "reports", description = "Aggregate statistics (k-anonymous), PIA and RoPA"),
+        (name = "outbox", description = "Notifications: notify targets, delivery, dead letters"),
         (name = "audit", description = "The hash-chained audit log")
     )
 )]

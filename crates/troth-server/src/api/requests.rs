@@ -16,8 +16,10 @@ use troth_core::{
     Alarm, Channel, FeeDecision, HolidayCalendar, RequestDetails, RequestKind, RequestRules,
     RightsRequest, Submitter, Transition, TransitionEvent, repeat_fee,
 };
+use troth_crypto::TenantId;
 use troth_store::{
-    Access, CodeCheck, RequestFilter, RequestRecord, RequestUpdate, RightsStore, Store, StoreError,
+    Access, CodeCheck, NewOutboxMessage, OutboxStore, RequestFilter, RequestRecord, RequestUpdate,
+    RightsStore, Store, StoreError,
 };
 use utoipa::ToSchema;
 
@@ -28,6 +30,7 @@ use crate::api::{bad, existing_subject, no_policy, runtime, store_error};
 use crate::auth::{Permission, Role};
 use crate::error::{ApiError, ProblemKind};
 use crate::extract::ApiJson;
+use crate::outbox;
 
 /// A request to submit.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -110,13 +113,25 @@ fn end_of(cal: &HolidayCalendar, d: Option<jiff::civil::Date>) -> Option<Timesta
     d.and_then(|d| cal.end_of_day(d))
 }
 
-struct Loaded {
-    record: RequestRecord,
-    details: RequestDetails,
-    events: Vec<TransitionEvent>,
-    request: RightsRequest,
-    rules: RequestRules,
-    calendar: HolidayCalendar,
+/// A stored request replayed through the state machine, with the rules and
+/// calendar of the policy version it was received under.
+pub(crate) struct Loaded {
+    pub(crate) record: RequestRecord,
+    pub(crate) details: RequestDetails,
+    pub(crate) events: Vec<TransitionEvent>,
+    pub(crate) request: RightsRequest,
+    pub(crate) rules: RequestRules,
+    pub(crate) calendar: HolidayCalendar,
+}
+
+impl Loaded {
+    /// The due instant (the end of the due day), once the clock runs.
+    pub(crate) fn due(&self) -> Option<Timestamp> {
+        end_of(
+            &self.calendar,
+            self.request.due(&self.rules, &self.calendar),
+        )
+    }
 }
 
 fn corrupt() -> ApiError {
@@ -125,7 +140,6 @@ fn corrupt() -> ApiError {
 }
 
 async fn load(state: &AppState, caller: &Caller, id: &str) -> Result<Loaded, ApiError> {
-    let rt = runtime(state, caller).await?;
     let record = state
         .store
         .request(&caller.tenant, id)
@@ -133,6 +147,20 @@ async fn load(state: &AppState, caller: &Caller, id: &str) -> Result<Loaded, Api
         .map_err(store_error)?
         .ok_or_else(|| ApiError::not_found("request"))?;
     caller.may_act_for(&record.subject)?;
+    load_record(state, &caller.tenant, record).await
+}
+
+/// Replays a stored request (read with its events).
+pub(crate) async fn load_record(
+    state: &AppState,
+    tenant: &TenantId,
+    record: RequestRecord,
+) -> Result<Loaded, ApiError> {
+    let rt = state
+        .tenant(tenant)
+        .await
+        .map_err(crate::api::runtime_error)?
+        .ok_or_else(|| ApiError::not_found("tenant"))?;
     let details: RequestDetails =
         serde_json::from_str(&record.details_json).map_err(|_| corrupt())?;
     let events: Vec<TransitionEvent> = record
@@ -170,7 +198,7 @@ fn view(l: &Loaded, with_events: bool) -> RequestView {
         channel: l.details.channel,
         submitter: l.details.submitter,
         status: l.request.state().status().as_str().to_owned(),
-        due: end_of(&l.calendar, l.request.due(&l.rules, &l.calendar)),
+        due: l.due(),
         alarm: l.request.alarm(now, &l.rules, &l.calendar),
         received: l.details.received_at,
         fee: None,
@@ -359,17 +387,78 @@ pub async fn transition(
                 "requests move received → verifying → in_progress → completed, or are refused or extended",
             )
         })?;
+    let mut notices = Vec::new();
     if completing
         && matches!(
             l.details.kind,
             RequestKind::Deletion | RequestKind::CancelAccount
         )
     {
+        // The disclosure ledger survives shredding, so a retried completion after a
+        // crash between the two steps still finds every recipient.
+        notices = deletion_notices(&state, &caller.tenant, &l, now).await?;
         erase(&state, &caller, &l.record).await?;
     }
-    persist(&state, &caller, &l, &event).await?;
+    persist(&state, &caller, &l, &event, &notices).await?;
     let loaded = load(&state, &caller, &id).await?;
     Ok(axum::Json(view(&loaded, true)))
+}
+
+/// One notice per recipient that received the subject's data (per the disclosure
+/// ledger), to each of the recipient's notify targets — or one unrouted message
+/// naming the recipient when it has none, so the gap shows in the outbox.
+async fn deletion_notices(
+    state: &AppState,
+    tenant: &TenantId,
+    l: &Loaded,
+    now: Timestamp,
+) -> Result<Vec<NewOutboxMessage>, ApiError> {
+    let disclosures = state
+        .store
+        .disclosures(tenant, &l.record.subject)
+        .await
+        .map_err(store_error)?;
+    if disclosures.is_empty() {
+        return Ok(Vec::new());
+    }
+    let targets = state
+        .store
+        .notify_targets(tenant)
+        .await
+        .map_err(store_error)?;
+    let mut by_recipient: std::collections::BTreeMap<&str, Vec<&troth_store::Disclosure>> =
+        std::collections::BTreeMap::new();
+    for d in &disclosures {
+        by_recipient
+            .entry(d.recipient.as_str())
+            .or_default()
+            .push(d);
+    }
+    let mut out = Vec::new();
+    for (recipient, ds) in by_recipient {
+        let payload = serde_json::json!({
+            "request_id": l.record.request_id,
+            "request_kind": l.details.kind.as_str(),
+            "subject": l.record.subject.as_str(),
+            "recipient": recipient,
+            "action": "delete",
+            "completed_at": now,
+            "disclosures": ds.iter().map(|d| serde_json::json!({
+                "disclosure_id": d.disclosure_id,
+                "categories": d.categories,
+                "purpose": d.purpose,
+                "time": d.time,
+            })).collect::<Vec<_>>(),
+        });
+        out.extend(outbox::route(
+            &outbox::targets_for(&targets, outbox::DELETION_NOTICE, Some(recipient)),
+            &format!("deletion:{}:{recipient}", l.record.request_id),
+            outbox::DELETION_NOTICE,
+            &payload,
+            || format!("no notify target for recipient {recipient:?}"),
+        ));
+    }
+    Ok(out)
 }
 
 /// Crypto-shreds the subject and closes their account for every decision.
@@ -434,6 +523,7 @@ async fn persist(
     caller: &Caller,
     l: &Loaded,
     event: &TransitionEvent,
+    notices: &[NewOutboxMessage],
 ) -> Result<(), ApiError> {
     let update = RequestUpdate {
         expected_events: l.events.len() as u64,
@@ -444,10 +534,11 @@ async fn persist(
     };
     state
         .store
-        .append_request_event(
+        .append_request_event_notifying(
             &caller.tenant,
             &l.record.request_id,
             &update,
+            notices,
             &caller.actor(),
         )
         .await
@@ -518,7 +609,7 @@ pub async fn send_code(
             .request
             .apply(Transition::StartVerification, now, &l.rules, &l.calendar)
             .map_err(|e| ApiError::new(ProblemKind::Conflict, e.to_string()))?;
-        persist(&state, &caller, &l, &event).await?;
+        persist(&state, &caller, &l, &event, &[]).await?;
     } else if !matches!(
         l.request.state().status(),
         troth_core::RequestStatus::Verifying
@@ -617,7 +708,7 @@ pub async fn confirm_code(
         .request
         .apply(Transition::Verified, now, &l.rules, &l.calendar)
         .map_err(|e| ApiError::new(ProblemKind::Conflict, e.to_string()))?;
-    persist(&state, &caller, &l, &event).await?;
+    persist(&state, &caller, &l, &event, &[]).await?;
     let loaded = load(&state, &caller, &id).await?;
     Ok(axum::Json(view(&loaded, true)))
 }

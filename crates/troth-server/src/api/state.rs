@@ -238,6 +238,8 @@ pub struct AppState {
     pub mailer: Option<crate::mail::Mailer>,
     /// Keys the hashes of one-time verification codes.
     pub code_key: [u8; 32],
+    /// Derives the secrets webhook notifications are signed with.
+    pub notify_key: [u8; 32],
 }
 
 impl std::fmt::Debug for AppState {
@@ -258,6 +260,7 @@ impl AppState {
             body_limit,
             mailer: None,
             code_key: [0; 32],
+            notify_key: [0; 32],
             store,
             receipts,
             tenants: RwLock::new(HashMap::new()),

@@ -129,6 +129,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
             );
         }
         bootstrap::spawn_policy_refresh(state.clone());
+        bootstrap::spawn_outbox(state.clone(), &config)?;
         troth_server::retention::spawn_worker(state.clone(), config.retention);
         let router = bootstrap::router(state, &config);
         troth_server::serve::serve(bound, router, troth_server::serve::shutdown_signal()).await?;
