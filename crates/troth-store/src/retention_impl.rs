@@ -93,14 +93,29 @@ fn month_of(ns: i64) -> String {
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
-/// Row-level locking of the due records a batch removes: PostgreSQL skips rows
-/// another transaction holds, so replicas never wait on each other; SQLite has one
-/// writer and needs (and knows) no such clause.
-fn skip_locked() -> &'static str {
+/// Removes up to `$3` due, unheld records of tenant `$1` at `$2`, oldest expiry
+/// first, returning what went. On PostgreSQL the records are selected `FOR UPDATE
+/// SKIP LOCKED` (replicas never wait on each other's rows) and deleted through a
+/// join on the primary key; an `IN (subquery)` there is planned as a hash semi-join
+/// that scans the whole table per batch. SQLite has one writer and no such clause,
+/// and plans its row-value `IN` as primary-key lookups.
+fn delete_due_sql() -> String {
     if <Db as sqlx::Database>::NAME == "PostgreSQL" {
-        " FOR UPDATE OF v SKIP LOCKED"
+        format!(
+            "WITH due AS (SELECT v.subject_id, v.category, v.record_id {DUE_UNHELD}
+               ORDER BY v.expires_ns LIMIT $3 FOR UPDATE OF v SKIP LOCKED)
+             DELETE FROM vault_records r USING due d
+             WHERE r.tenant_id = $1 AND r.subject_id = d.subject_id
+               AND r.category = d.category AND r.record_id = d.record_id
+             RETURNING r.subject_id, r.category, r.purpose, r.on_expiry, r.created_ns"
+        )
     } else {
-        ""
+        format!(
+            "DELETE FROM vault_records WHERE (tenant_id, subject_id, category, record_id) IN (
+               SELECT v.tenant_id, v.subject_id, v.category, v.record_id {DUE_UNHELD}
+               ORDER BY v.expires_ns LIMIT $3)
+             RETURNING subject_id, category, purpose, on_expiry, created_ns"
+        )
     }
 }
 
@@ -320,13 +335,7 @@ impl RetentionStore for This {
         if renewed == 0 {
             return Err(StoreError::Conflict("retention lease"));
         }
-        let sql = format!(
-            "DELETE FROM vault_records WHERE (tenant_id, subject_id, category, record_id) IN (
-               SELECT v.tenant_id, v.subject_id, v.category, v.record_id {DUE_UNHELD}
-               ORDER BY v.expires_ns LIMIT $3{})
-             RETURNING subject_id, category, purpose, on_expiry, created_ns",
-            skip_locked()
-        );
+        let sql = delete_due_sql();
         let gone: Vec<GoneRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(tenant.as_str())
             .bind(now_ns)
