@@ -31,7 +31,7 @@ use troth_core::Alarm;
 use troth_crypto::TenantId;
 use troth_store::{
     DeliveryOutcome, NewOutboxMessage, NotifyTarget, OutboxChannel, OutboxMessage, OutboxStore,
-    RightsStore,
+    RightsStore, Store,
 };
 
 use crate::api::state::AppState;
@@ -41,8 +41,18 @@ use crate::config::OutboxConfig;
 pub const DELETION_NOTICE: &str = "deletion.notice";
 /// Message kind of a rights-request deadline alarm.
 pub const REQUEST_ALARM: &str = "request.alarm";
+/// Message kind of a breach notice about one affected person (to the tenant's push
+/// webhook, or by email to the person).
+pub const INCIDENT_NOTICE: &str = "incident.notice";
+/// Message kind of a breach announcement (above the pack's threshold).
+pub const INCIDENT_ANNOUNCEMENT: &str = "incident.announcement";
 /// The kinds a notify target may subscribe to.
-pub const KINDS: [&str; 2] = [DELETION_NOTICE, REQUEST_ALARM];
+pub const KINDS: [&str; 4] = [
+    DELETION_NOTICE,
+    REQUEST_ALARM,
+    INCIDENT_NOTICE,
+    INCIDENT_ANNOUNCEMENT,
+];
 
 /// The secret a webhook target's calls are signed with (`whsec_` + 64 hex digits).
 pub fn webhook_secret(
@@ -222,6 +232,9 @@ impl Courier {
     }
 
     async fn attempt(&self, m: &OutboxMessage) -> Result<Option<u16>, Failure> {
+        if m.channel == OutboxChannel::SubjectEmail {
+            return self.subject_email(m).await.map(|()| None);
+        }
         let targets = self
             .state
             .store
@@ -241,8 +254,8 @@ impl Courier {
         };
         match m.channel {
             OutboxChannel::Webhook => self.webhook(m, target).await,
-            OutboxChannel::Email => self.email(m, target).await.map(|()| None),
-            OutboxChannel::Unrouted => Err(Failure {
+            OutboxChannel::Email => self.email(m, &target.address).await.map(|()| None),
+            OutboxChannel::SubjectEmail | OutboxChannel::Unrouted => Err(Failure {
                 error: "no notify target".into(),
                 response_status: None,
                 permanent: true,
@@ -303,7 +316,37 @@ impl Courier {
         }
     }
 
-    async fn email(&self, m: &OutboxMessage, t: &NotifyTarget) -> Result<(), Failure> {
+    /// Mails a data subject: the address is decrypted from their identities now (a
+    /// read audited with the notice's purpose), used once and dropped.
+    async fn subject_email(&self, m: &OutboxMessage) -> Result<(), Failure> {
+        let subject = troth_crypto::SubjectId::new(m.target.clone());
+        let access = troth_store::Access::new("system:outbox", m.kind.clone());
+        let identities = self
+            .state
+            .store
+            .identities(&m.tenant, &subject, &access)
+            .await
+            .map_err(|e| Failure {
+                // A shredded subject has no identities left to decrypt: nothing to send.
+                permanent: e.is_key_destroyed()
+                    || matches!(e, troth_store::StoreError::NotFound(_)),
+                error: "the subject's address cannot be read".into(),
+                response_status: None,
+            })?;
+        let Some((_, address)) = identities
+            .iter()
+            .find(|(k, _)| *k == troth_crypto::IdentifierKind::Email)
+        else {
+            return Err(Failure {
+                error: "the subject has no email address".into(),
+                response_status: None,
+                permanent: true,
+            });
+        };
+        self.email(m, address).await
+    }
+
+    async fn email(&self, m: &OutboxMessage, to: &str) -> Result<(), Failure> {
         let Some(mailer) = &self.state.mailer else {
             return Err(Failure {
                 error: "no SMTP relay configured".into(),
@@ -313,7 +356,7 @@ impl Courier {
         };
         let (subject, body) = email_text(m);
         mailer
-            .send_notice(&t.address, &subject, &body)
+            .send_notice(to, &subject, &body)
             .await
             .map_err(|e| Failure {
                 error: e.to_string(),
@@ -389,6 +432,19 @@ fn email_text(m: &OutboxMessage) -> (String, String) {
              一项个人信息主体请求即将或已经超过法定期限。"
                 .to_owned(),
         ),
+        INCIDENT_NOTICE | INCIDENT_ANNOUNCEMENT => {
+            // The payload carries the notice already written in both languages.
+            let text = |k: &str| data.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+            return (
+                format!("{} / {}", text("subject_en"), text("subject_zh")),
+                format!(
+                    "{}\n\n{}\n\nmessage id: {}\n",
+                    text("body_en"),
+                    text("body_zh"),
+                    m.message_id
+                ),
+            );
+        }
         other => (format!("troth notice: {other}"), String::new()),
     };
     (

@@ -20,6 +20,7 @@
 pub mod any;
 pub mod config;
 pub mod error;
+pub mod incidents;
 pub mod ledger;
 pub mod model;
 pub mod outbox;
@@ -35,6 +36,7 @@ mod util;
 pub use any::AnyStore;
 pub use config::StoreConfig;
 pub use error::{Result, StoreError};
+pub use incidents::{IncidentRecord, IncidentStep, IncidentStore, IncidentUpdate};
 pub use model::{
     Access, ConsentAck, Disclosure, ErasureReport, NewConsentEvent, PolicyVersionRecord,
     StoredConsentEvent, SubjectRecord, Tenant, VaultKey,

@@ -23,6 +23,10 @@ pub enum OutboxChannel {
     Webhook,
     /// An email; `target` is the notify target id.
     Email,
+    /// An email to a data subject; `target` is the subject id. The address is
+    /// decrypted from the subject's identities only when the message is delivered,
+    /// so the outbox holds no PI and a shredded subject's notice cannot go out.
+    SubjectEmail,
     /// Nowhere: no notify target was configured. Stored dead at once so the gap is
     /// visible instead of silently skipped.
     Unrouted,
@@ -34,6 +38,7 @@ impl OutboxChannel {
         match self {
             Self::Webhook => "webhook",
             Self::Email => "email",
+            Self::SubjectEmail => "subject_email",
             Self::Unrouted => "unrouted",
         }
     }
@@ -43,6 +48,7 @@ impl OutboxChannel {
         match s {
             "webhook" => Ok(Self::Webhook),
             "email" => Ok(Self::Email),
+            "subject_email" => Ok(Self::SubjectEmail),
             "unrouted" => Ok(Self::Unrouted),
             _ => Err(StoreError::Corrupt("outbox channel")),
         }

@@ -27,6 +27,7 @@ const DATA_MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/sqlite/0005_rights.sql")),
     (6, include_str!("../migrations/sqlite/0006_outbox.sql")),
     (7, include_str!("../migrations/sqlite/0007_retention.sql")),
+    (9, include_str!("../migrations/sqlite/0009_incidents.sql")),
 ];
 const KEY_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/sqlite/keys_0001_init.sql"))];
@@ -49,8 +50,9 @@ async fn begin_migration(pool: &Pool<Db>) -> Result<Transaction<'static, Db>> {
 include!("common.rs");
 include!("service_impl.rs");
 include!("rights_impl.rs");
-include!("outbox_impl.rs");
 include!("retention_impl.rs");
+include!("outbox_impl.rs");
+include!("incidents_impl.rs");
 include!("rotation.rs");
 
 /// The SQLite store. Cheap to clone; all clones share one writer.

@@ -11,6 +11,7 @@ pub mod decisions;
 pub mod disclosures;
 pub mod holds;
 pub mod idempotency;
+pub mod incidents;
 pub mod keys;
 pub mod openapi;
 pub mod outbox;
@@ -92,16 +93,19 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/requests/{request}/verification/confirm",
             post(requests::confirm_code),
         )
-        .route("/v1/retention/sweeps", post(retention::sweep))
-        .route("/v1/holds", post(holds::place).get(holds::list))
         .route(
-            "/v1/holds/{hold}",
-            get(holds::get).delete(holds::lift),
+            "/v1/incidents",
+            post(incidents::create).get(incidents::list),
         )
-        .route("/v1/reports/aggregate", get(reports::aggregate))
-        .route("/v1/reports/pia", post(reports::generate_pia).get(reports::list_pia))
-        .route("/v1/reports/ropa", post(reports::generate_ropa).get(reports::list_ropa))
-        .route("/v1/reports/{kind}/{report}", get(reports::get))
+        .route("/v1/incidents/{incident}", get(incidents::get))
+        .route("/v1/incidents/{incident}/assess", post(incidents::assess))
+        .route("/v1/incidents/{incident}/notify", post(incidents::notify))
+        .route("/v1/incidents/{incident}/close", post(incidents::close))
+        .route(
+            "/v1/incidents/{incident}/notice",
+            get(incidents::notice_text),
+        )
+        .route("/v1/incidents/{incident}/report", get(incidents::report))
         .route("/v1/outbox", get(outbox::list))
         .route("/v1/outbox/{message}", get(outbox::get))
         .route("/v1/outbox/{message}/retry", post(outbox::retry))
@@ -110,6 +114,19 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/notify-targets/{target}",
             put(outbox::put_target).delete(outbox::delete_target),
         )
+        .route("/v1/retention/sweeps", post(retention::sweep))
+        .route("/v1/holds", post(holds::place).get(holds::list))
+        .route("/v1/holds/{hold}", get(holds::get).delete(holds::lift))
+        .route("/v1/reports/aggregate", get(reports::aggregate))
+        .route(
+            "/v1/reports/pia",
+            post(reports::generate_pia).get(reports::list_pia),
+        )
+        .route(
+            "/v1/reports/ropa",
+            post(reports::generate_ropa).get(reports::list_ropa),
+        )
+        .route("/v1/reports/{kind}/{report}", get(reports::get))
         .route("/v1/audit", get(audit::list))
         .route("/v1/audit/verify", get(audit::verify))
         .layer(middleware::from_fn_with_state(

@@ -11,7 +11,8 @@ use utoipa::{Modify, OpenApi};
 use crate::api::{holds, reports, retention};
 
 use crate::api::{
-    audit, consents, decisions, disclosures, keys, outbox, policies, requests, subjects, vault,
+    audit, consents, decisions, disclosures, incidents, keys, outbox, policies, requests, subjects,
+    vault,
 };
 
 /// Adds the bearer-key security scheme.
@@ -49,6 +50,8 @@ impl Modify for BearerKeys {
         disclosures::record, disclosures::list,
         requests::submit, requests::get, requests::list, requests::transition,
         requests::send_code, requests::confirm_code,
+        incidents::create, incidents::list, incidents::get, incidents::assess,
+        incidents::notify, incidents::close, incidents::notice_text, incidents::report,
         outbox::list, outbox::get, outbox::retry,
         outbox::put_target, outbox::list_targets, outbox::delete_target,
         retention::sweep,
@@ -70,6 +73,7 @@ impl Modify for BearerKeys {
         disclosures::NewDisclosure, disclosures::DisclosureInfo,
         requests::NewRequest, requests::RequestView, requests::Move, requests::CodeSent,
         requests::CodeInput,
+        incidents::Bilingual, incidents::NewIncident, incidents::IncidentView, incidents::Notice,
         outbox::MessageView, outbox::TargetBody, outbox::TargetView,
         retention::SweepRequest, retention::SweepResult, retention::DueView, retention::HeldView,
         holds::NewHoldBody, holds::HoldView,
@@ -85,10 +89,11 @@ impl Modify for BearerKeys {
         (name = "vault", description = "Encrypted personal information, purpose-checked"),
         (name = "disclosures", description = "Sharing, transfers and public disclosures"),
         (name = "requests", description = "Data-subject rights requests with legal deadlines"),
+        (name = "incidents", description = "Breaches: affected people, notices, regulator report"),
+        (name = "outbox", description = "Notifications: notify targets, delivery, dead letters"),
         (name = "retention", description = "Retention sweeps: due records deleted or anonymized"),
         (name = "holds", description = "Legal holds that keep data past retention and erasure"),
         (name = "reports", description = "Aggregate statistics (k-anonymous), PIA and RoPA"),
-        (name = "outbox", description = "Notifications: notify targets, delivery, dead letters"),
         (name = "audit", description = "The hash-chained audit log")
     )
 )]

@@ -326,7 +326,9 @@ pub async fn put_target(
                 format!("unknown event kind {e:?}"),
             )
             .field(format!("events[{i}]"))
-            .hint("kinds: deletion.notice, request.alarm"));
+            .hint(
+                "kinds: deletion.notice, request.alarm, incident.notice, incident.announcement",
+            ));
         }
     }
     if let Some(r) = &body.recipient {
