@@ -233,9 +233,9 @@ pub async fn sweep_tenant(
     Ok(summary)
 }
 
-/// Starts the background sweeper: every `interval_secs` it sweeps each tenant with
-/// due records (and each loaded tenant, whose awaited events may have happened).
-/// Ends with the runtime.
+/// Starts the background sweeper: every `interval_secs` it resolves awaited events
+/// of each loaded tenant (and drops its PIA/RoPA documents past `keep_until`), then
+/// sweeps each tenant with due records. Ends with the runtime.
 pub fn spawn_worker(state: Arc<AppState>, config: RetentionConfig) {
     if !config.enabled {
         return;
@@ -246,16 +246,28 @@ pub fn spawn_worker(state: Arc<AppState>, config: RetentionConfig) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let mut tenants = match state.store.tenants_with_due(Timestamp::now()).await {
+            let loaded: Vec<Arc<TenantRuntime>> =
+                state.tenants.read().await.values().cloned().collect();
+            for rt in loaded {
+                let now = Timestamp::now();
+                if let Err(e) = resolve_events(&state, &rt, now).await {
+                    tracing::warn!(tenant = %rt.id, error = %e, "retention: resolving events failed");
+                }
+                if let Err(e) = state
+                    .store
+                    .purge_report_documents(&rt.id, now, SWEEP_ACTOR)
+                    .await
+                {
+                    tracing::warn!(tenant = %rt.id, error = %e, "retention: purging reports failed");
+                }
+            }
+            let tenants = match state.store.tenants_with_due(Timestamp::now()).await {
                 Ok(t) => t,
                 Err(e) => {
                     tracing::warn!(error = %e, "retention: listing tenants failed");
                     continue;
                 }
             };
-            tenants.extend(state.tenants.read().await.keys().cloned());
-            tenants.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-            tenants.dedup();
             for t in tenants {
                 match sweep_tenant(
                     &state,

@@ -485,6 +485,43 @@ async fn pia_and_ropa_are_stored_with_version_date_and_keep_until(backend: Backe
     );
 }
 
+async fn the_background_worker_sweeps_on_its_interval(backend: Backend) {
+    let s = Server::start(backend).await;
+    let (_, admin) = s.tenant("Acme").await;
+    let sub = s.subject(&admin, json!({})).await;
+    put(&s, &admin, &sub, "email", "legal-compliance", Some(PAST)).await;
+    // Off unless started (tests never start it implicitly).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        read(&s, &admin, &sub, "email", "legal-compliance").await,
+        StatusCode::OK
+    );
+    troth_server::retention::spawn_worker(
+        std::sync::Arc::clone(&s.state),
+        troth_server::retention::RetentionConfig {
+            enabled: true,
+            interval_secs: 1,
+            batch: 100,
+            lease_secs: 10,
+        },
+    );
+    let mut gone = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if read(&s, &admin, &sub, "email", "legal-compliance").await == StatusCode::NOT_FOUND {
+            gone = true;
+            break;
+        }
+    }
+    assert!(gone, "the worker swept the expired record");
+    let log = audit(&s, &admin).await;
+    let swept = log
+        .iter()
+        .find(|e| e["action"] == "retention.swept")
+        .expect("audited");
+    assert_eq!(swept["actor"], "system:retention");
+}
+
 on_both!(
     expired_data_is_gone_and_audited,
     withdrawing_consent_ends_consent_bound_retention,
@@ -492,6 +529,7 @@ on_both!(
     a_crash_mid_sweep_resumes_without_loss_or_double_work,
     reports_never_show_a_cell_below_k,
     pia_and_ropa_are_stored_with_version_date_and_keep_until,
+    the_background_worker_sweeps_on_its_interval,
 );
 
 /// The PIA and RoPA HTML and JSON for s004, pinned (the date is fixed).
