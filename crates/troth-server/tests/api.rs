@@ -372,6 +372,9 @@ async fn permission_matrix(backend: Backend) {
                     .await,
             ),
             (P::WorkRequests, s.get("/v1/requests", &token).await),
+            (P::ReadReports, s.get("/v1/reports/aggregate", &token).await),
+            (P::RunReports, s.post("/v1/retention/sweeps", &token, json!({ "dry_run": true })).await),
+            (P::ManageHolds, s.get("/v1/holds", &token).await),
         ];
         assert_eq!(calls.len(), P::ALL.len(), "one call per permission");
         for (perm, r) in calls {

@@ -452,6 +452,100 @@ async fn alarms_reach_the_inbox_once_per_level(backend: Backend) {
     assert!(mail.iter().all(|m| !m.contains("@example.com")));
 }
 
+async fn sms_codes_go_through_the_tenant_gateway(backend: Backend) {
+    let s = Server::start(backend).await;
+    let (_, admin) = s.tenant("Acme").await;
+    let sub = s
+        .subject(
+            &admin,
+            json!({ "identities": [{ "kind": "phone", "value": "+86 138 0013 8000" }] }),
+        )
+        .await;
+    let id = s
+        .post(
+            "/v1/requests",
+            &admin,
+            json!({ "subject": sub, "kind": "deletion", "channel": "phone" }),
+        )
+        .await
+        .json()["request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let send = format!("/v1/requests/{id}/verification?channel=sms");
+    // No gateway yet: refused, naming the channel and how to configure one.
+    let r = s.post(&send, &admin, json!({})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["field"], "channel");
+    let r = s
+        .post(
+            &format!("/v1/requests/{id}/verification?channel=fax"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    // A catch-all webhook does not get codes; only an explicit SMS gateway does.
+    let (other, other_url) = Receiver::start(0).await;
+    s.send(
+        Method::PUT,
+        "/v1/notify-targets/ops",
+        &admin,
+        json!({ "webhook": other_url }),
+    )
+    .await;
+    let (gateway, url) = Receiver::start(0).await;
+    let r = s
+        .send(
+            Method::PUT,
+            "/v1/notify-targets/sms",
+            &admin,
+            json!({ "webhook": url, "events": ["verification.sms"] }),
+        )
+        .await;
+    let secret = r.json()["secret"].as_str().unwrap().to_owned();
+    let r = s.post(&send, &admin, json!({})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    assert_eq!(r.json()["channel"], "sms");
+    assert_eq!(r.json()["to"], "***8000");
+    assert!(other.calls().is_empty());
+    let calls = gateway.calls();
+    assert_eq!(calls.len(), 1);
+    let (h, body) = &calls[0];
+    troth_connectors::http::verify_signature(
+        secret.as_bytes(),
+        header(h, "troth-timestamp"),
+        header(h, "troth-signature"),
+        body,
+        jiff::Timestamp::now().as_second(),
+    )
+    .expect("signed");
+    let v: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(v["to"], "+8613800138000");
+    let text = v["text"].as_str().unwrap();
+    let code: String = text
+        .split("code is ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(6)
+        .collect();
+    assert!(code.chars().all(|c| c.is_ascii_digit()), "{text}");
+    // The code is not kept anywhere troth shows: not in the outbox.
+    let out = s.get("/v1/outbox", &admin).await.json();
+    assert!(!out.to_string().contains(&code));
+    let r = s
+        .post(
+            &format!("/v1/requests/{id}/verification/confirm"),
+            &admin,
+            json!({ "code": code }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["status"], "in_progress");
+}
+
 /// Headers plus the body as text (lettre sends non-ASCII bodies base64-encoded or
 /// quoted-printable).
 fn decoded(msg: &str) -> String {
@@ -478,4 +572,5 @@ on_both!(
     deletion_notifies_recipients,
     dead_letters_and_manual_retry,
     alarms_reach_the_inbox_once_per_level,
+    sms_codes_go_through_the_tenant_gateway,
 );

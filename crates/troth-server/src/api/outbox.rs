@@ -327,7 +327,7 @@ pub async fn put_target(
             )
             .field(format!("events[{i}]"))
             .hint(
-                "kinds: deletion.notice, request.alarm, incident.notice, incident.announcement",
+                "kinds: deletion.notice, request.alarm, incident.notice, incident.announcement, verification.sms",
             ));
         }
     }

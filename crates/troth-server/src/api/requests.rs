@@ -562,25 +562,42 @@ pub struct CodeSent {
     pub expires_in_minutes: i64,
 }
 
-/// Sends a one-time code to the subject's email (the request moves to
-/// `verifying`). A new code replaces the previous one.
+/// Sends a one-time code to the subject's email, or with `?channel=sms` by text
+/// message through the tenant's SMS gateway (the request moves to `verifying`). A
+/// new code replaces the previous one.
 #[utoipa::path(post, path = "/v1/requests/{request}/verification", tag = "requests",
-    params(("request" = String, Path, description = "Request id")),
+    params(("request" = String, Path, description = "Request id"), CodeChannel),
     responses((status = 202, body = CodeSent), (status = 404), (status = 409), (status = 422)),
     security(("bearer" = [])))]
 pub async fn send_code(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
+    Query(how): Query<CodeChannel>,
 ) -> Result<impl IntoResponse, ApiError> {
     may_verify(&caller)?;
     let mut l = load(&state, &caller, &id).await?;
-    let Some(mailer) = state.mailer.clone() else {
+    let sms = match how.channel.as_deref() {
+        None | Some("email") => false,
+        Some("sms") => true,
+        Some(_) => return Err(bad("channel", "channel is email or sms")),
+    };
+    let mailer = state.mailer.clone();
+    if !sms && mailer.is_none() {
         return Err(ApiError::new(
             ProblemKind::Unprocessable,
             "email verification is not configured on this server",
         )
         .hint("set `smtp.url` and `smtp.from` in troth.toml"));
+    }
+    let targets = if sms {
+        state
+            .store
+            .notify_targets(&caller.tenant)
+            .await
+            .map_err(store_error)?
+    } else {
+        Vec::new()
     };
     let identities = state
         .store
@@ -591,14 +608,21 @@ pub async fn send_code(
         )
         .await
         .map_err(store_error)?;
-    let Some((_, email)) = identities
-        .iter()
-        .find(|(k, _)| *k == troth_store::IdentifierKind::Email)
-    else {
+    let wanted = if sms {
+        troth_store::IdentifierKind::Phone
+    } else {
+        troth_store::IdentifierKind::Email
+    };
+    let Some((_, address)) = identities.iter().find(|(k, _)| *k == wanted) else {
         return Err(ApiError::new(
             ProblemKind::Unprocessable,
-            "the subject has no email address to send a code to",
-        ));
+            if sms {
+                "the subject has no phone number to send a code to"
+            } else {
+                "the subject has no email address to send a code to"
+            },
+        )
+        .field("channel"));
     };
     if matches!(
         l.request.state().status(),
@@ -637,8 +661,45 @@ pub async fn send_code(
         .await
         .map(|p| p.policy.controller.legal_name.en.clone())
         .unwrap_or_default();
+    if sms {
+        let text = format!(
+            "{controller}: your verification code is {code} ({CODE_MINUTES} min). \
+             您的验证码是 {code}，{CODE_MINUTES}分钟内有效。"
+        );
+        outbox::send_sms(&state, &caller.tenant, &targets, address, &text)
+            .await
+            .map_err(|e| match e {
+                outbox::SmsError::NoGateway => ApiError::new(
+                    ProblemKind::Unprocessable,
+                    "SMS verification is not configured for this tenant",
+                )
+                .field("channel")
+                .hint(
+                    "PUT /v1/notify-targets/{id} with a webhook and events [\"verification.sms\"]",
+                ),
+                outbox::SmsError::Gateway(why) => {
+                    tracing::warn!(error = %why, "verification SMS not sent");
+                    ApiError::new(
+                        ProblemKind::Unavailable,
+                        "the SMS gateway did not accept the message",
+                    )
+                    .retry_after(60)
+                }
+            })?;
+        return Ok((
+            StatusCode::ACCEPTED,
+            axum::Json(CodeSent {
+                channel: "sms".into(),
+                to: masked_phone(address),
+                expires_in_minutes: CODE_MINUTES,
+            }),
+        ));
+    }
+    let Some(mailer) = mailer else {
+        return Err(ApiError::internal());
+    };
     mailer
-        .send_code(email, &controller, &code, CODE_MINUTES)
+        .send_code(address, &controller, &code, CODE_MINUTES)
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "verification mail not sent");
@@ -652,10 +713,24 @@ pub async fn send_code(
         StatusCode::ACCEPTED,
         axum::Json(CodeSent {
             channel: "email".into(),
-            to: masked(email),
+            to: masked(address),
             expires_in_minutes: CODE_MINUTES,
         }),
     ))
+}
+
+/// `?channel=email|sms` on sending a code.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct CodeChannel {
+    /// `email` (default) or `sms` (through the tenant's SMS gateway webhook).
+    pub channel: Option<String>,
+}
+
+/// The last four digits only.
+fn masked_phone(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    let tail: String = digits[digits.len().saturating_sub(4)..].iter().collect();
+    format!("***{tail}")
 }
 
 /// A code to check.

@@ -1208,6 +1208,7 @@ pub async fn request_code(
         State(Arc::clone(&web.app)),
         Extension(page.caller(subject)),
         Path(id.clone()),
+        axum::extract::Query(crate::api::requests::CodeChannel::default()),
     )
     .await;
     match res {

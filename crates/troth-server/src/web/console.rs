@@ -338,6 +338,7 @@ pub async fn move_request(
                 State(Arc::clone(&web.app)),
                 Extension(op.clone()),
                 Path(id.clone()),
+                axum::extract::Query(crate::api::requests::CodeChannel::default()),
             )
             .await;
             return match res {
