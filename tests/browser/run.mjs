@@ -3,7 +3,8 @@
 // addresses in the environment). Each step checks what a person would see and, where
 // it matters, what the API then says; every page is saved as a screenshot.
 import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { inflateRawSync } from "node:zlib";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 
@@ -225,9 +226,25 @@ try {
   assert.match(await op.locator("#verify-result").innerText(), /The chain is intact/);
   await shot(op, "16-console-audit.png");
 
-  // The person sees the completed request.
+  // The person sees the completed request and downloads the export: a zip whose
+  // manifest (its first entry) names them.
   await page.reload();
   assert.equal(await page.getAttribute("#request-status", "data-status"), "completed");
+  await shot(page, "17-request-export.png");
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.click("#export-download"),
+  ]);
+  assert.equal(download.suggestedFilename(), `troth-export-${requestId}.zip`);
+  const zip = readFileSync(await download.path());
+  assert.equal(zip.readUInt32LE(0), 0x04034b50, "a zip file");
+  const nameLen = zip.readUInt16LE(26);
+  const extraLen = zip.readUInt16LE(28);
+  assert.equal(zip.subarray(30, 30 + nameLen).toString(), "manifest.json");
+  const start = 30 + nameLen + extraLen;
+  const manifest = JSON.parse(inflateRawSync(zip.subarray(start, start + zip.readUInt32LE(18))).toString());
+  assert.equal(manifest.subject, SUBJECT);
+  assert.equal(manifest.request_id, requestId);
 } catch (e) {
   console.error(e);
   failed = true;

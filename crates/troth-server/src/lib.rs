@@ -14,6 +14,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod docs;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod health;
 pub mod mail;

@@ -32,6 +32,7 @@ pub mod sqlite;
 pub mod store;
 pub mod testing;
 mod util;
+pub mod vault_list;
 
 pub use any::AnyStore;
 pub use config::StoreConfig;
@@ -55,6 +56,7 @@ pub use rights::{CodeCheck, RequestFilter, RequestRecord, RequestUpdate, RightsS
 pub use service::{ApiKeyRecord, IdempotencyStart, IdempotencyWindow, ServiceStore};
 pub use sqlite::SqliteStore;
 pub use store::Store;
+pub use vault_list::{VaultListStore, VaultValue};
 pub use troth_crypto::{
     AuditEntry, AuditEvent, CategoryId, IdentifierKind, RecordId, SubjectId, TenantId,
 };

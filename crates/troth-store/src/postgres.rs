@@ -47,6 +47,7 @@ include!("retention_impl.rs");
 include!("outbox_impl.rs");
 include!("incidents_impl.rs");
 include!("rotation.rs");
+include!("vault_list_impl.rs");
 
 /// The PostgreSQL store. Cheap to clone; all clones share one writer.
 #[derive(Clone)]

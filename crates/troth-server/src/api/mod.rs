@@ -9,6 +9,7 @@ pub mod caller;
 pub mod consents;
 pub mod decisions;
 pub mod disclosures;
+pub mod exports;
 pub mod holds;
 pub mod idempotency;
 pub mod incidents;
@@ -93,6 +94,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/requests/{request}/verification/confirm",
             post(requests::confirm_code),
         )
+        .route("/v1/requests/{request}/export", post(exports::create))
         .route(
             "/v1/incidents",
             post(incidents::create).get(incidents::list),
@@ -143,6 +145,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/.well-known/troth-receipt-key.json",
             get(consents::receipt_key),
         )
+        // The one-time token is the credential: no API key (see `exports`).
+        .route("/v1/exports/{token}", get(exports::download))
         .with_state(state)
         .merge(v1)
 }

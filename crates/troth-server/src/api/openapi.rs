@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 use crate::api::{holds, reports, retention};
 
 use crate::api::{
-    audit, consents, decisions, disclosures, incidents, keys, outbox, policies, requests, subjects,
+    audit, consents, decisions, disclosures, exports, incidents, keys, outbox, policies, requests, subjects,
     vault,
 };
 
@@ -50,6 +50,7 @@ impl Modify for BearerKeys {
         disclosures::record, disclosures::list,
         requests::submit, requests::get, requests::list, requests::transition,
         requests::send_code, requests::confirm_code,
+        exports::create, exports::download,
         incidents::create, incidents::list, incidents::get, incidents::assess,
         incidents::notify, incidents::close, incidents::notice_text, incidents::report,
         outbox::list, outbox::get, outbox::retry,
@@ -72,7 +73,7 @@ impl Modify for BearerKeys {
         vault::PutValue, vault::VaultValue,
         disclosures::NewDisclosure, disclosures::DisclosureInfo,
         requests::NewRequest, requests::RequestView, requests::Move, requests::CodeSent,
-        requests::CodeInput,
+        requests::CodeInput, exports::ExportCreated,
         incidents::Bilingual, incidents::NewIncident, incidents::IncidentView, incidents::Notice,
         outbox::MessageView, outbox::TargetBody, outbox::TargetView,
         retention::SweepRequest, retention::SweepResult, retention::DueView, retention::HeldView,

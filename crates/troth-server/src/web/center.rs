@@ -1265,3 +1265,32 @@ pub async fn request_confirm(
         }
     }
 }
+
+/// Prepares the export of a completed access or copy request (the API's handler,
+/// as the request's own subject) and sends the browser to its one-time link.
+pub async fn request_export(
+    State(web): State<Arc<Web>>,
+    Path((tenant, id)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let mut page = Page::open(Arc::clone(&web), &tenant, &headers, &q).await?;
+    page.session = checked_session(&web, &headers, COOKIE, &form, page.lang)?;
+    let Some(subject) = page.subject() else {
+        return Ok(page.signin_redirect());
+    };
+    let res = crate::api::exports::create(
+        State(Arc::clone(&web.app)),
+        Extension(page.caller(subject)),
+        Path(id.clone()),
+    )
+    .await;
+    match res {
+        Ok((_, created)) => Ok(page.redirect(&created.0.download)),
+        Err(e) => {
+            let msg = api_detail(&e);
+            show_request(page, &id, Some(msg), false).await
+        }
+    }
+}

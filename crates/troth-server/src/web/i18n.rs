@@ -342,6 +342,12 @@ const STRINGS: &[(&str, &str, &str)] = &[
         "When an export is ready, it will appear here.",
         "导出文件准备好后将在此处提供下载。",
     ),
+    ("export_download", "Download your data", "下载您的数据"),
+    (
+        "export_note",
+        "A zip with your data as JSON, CSV and a readable page. Each click prepares a fresh copy; each link works once, within 24 hours.",
+        "一个压缩包，包含 JSON、CSV 格式的数据和一个可阅读的页面。每次点击都会生成新的副本；每个链接仅可使用一次，24 小时内有效。",
+    ),
     ("back", "Back", "返回"),
     ("error_title", "Something went wrong", "出错了"),
     (

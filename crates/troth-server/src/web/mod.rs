@@ -97,6 +97,10 @@ pub fn router(app: Arc<AppState>, config: &Config) -> Router {
             "/t/{tenant}/requests/{id}/confirm",
             post(center::request_confirm),
         )
+        .route(
+            "/t/{tenant}/requests/{id}/export",
+            post(center::request_export),
+        )
         .route("/console", get(console::home))
         .route(
             "/console/signin",
