@@ -33,7 +33,9 @@ fn main() {
         };
         let state = bootstrap::open(&config).await.unwrap();
         let tenant = TenantId::new(uuid::Uuid::new_v4().to_string());
-        bootstrap::create_tenant(&state, &tenant, "Bench").await.unwrap();
+        bootstrap::create_tenant(&state, &tenant, "Bench")
+            .await
+            .unwrap();
         let subject = SubjectId::new(uuid::Uuid::new_v4().to_string());
         let access = Access::new("bench", "bench");
         // Three categories, as if from three systems; values of realistic length.

@@ -16,8 +16,8 @@ use minijinja::{Environment, context};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use troth_store::{
-    Access, IdentifierKind, AnyStore, RequestFilter, RightsStore, Store, StoreError, SubjectId, TenantId,
-    VaultListStore,
+    Access, AnyStore, IdentifierKind, RequestFilter, RightsStore, Store, StoreError, SubjectId,
+    TenantId, VaultListStore,
 };
 use zip::write::SimpleFileOptions;
 
@@ -166,10 +166,7 @@ fn file_stem(category: &str) -> String {
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     // The template is part of the binary; a broken one fails the snapshot test.
-    let _ = env.add_template(
-        "index.html",
-        include_str!("../templates/export/index.html"),
-    );
+    let _ = env.add_template("index.html", include_str!("../templates/export/index.html"));
     env
 });
 

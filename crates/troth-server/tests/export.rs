@@ -149,7 +149,10 @@ async fn export_downloads_once_with_verified_files(backend: Backend) {
     assert_eq!(manifest["request_id"], id.as_str());
     assert_eq!(manifest["tenant"], tenant.as_str());
     let sum = String::from_utf8(file(&files, "manifest.sha256").to_vec()).unwrap();
-    assert_eq!(sum, format!("{}  manifest.json\n", sha256_hex(manifest_bytes)));
+    assert_eq!(
+        sum,
+        format!("{}  manifest.json\n", sha256_hex(manifest_bytes))
+    );
     assert_eq!(created["manifest_sha256"], sha256_hex(manifest_bytes));
     let listed: Vec<&str> = manifest["files"]
         .as_array()
@@ -270,9 +273,11 @@ fn fixed() -> ExportData {
         disclosures: vec![json!({ "recipient": "sms-gateway", "categories": ["phone"],
             "purpose": "registration", "basis": "consent", "destination": null,
             "time": "2026-02-02T00:00:00Z", "disclosure_id": "d1" })],
-        requests: vec![json!({ "request_id": "01937a4e-0000-7000-8000-000000000001",
+        requests: vec![
+            json!({ "request_id": "01937a4e-0000-7000-8000-000000000001",
             "kind": "access", "status": "completed", "received": "2026-02-20T00:00:00Z",
-            "due": null })],
+            "due": null }),
+        ],
     }
 }
 

@@ -142,7 +142,11 @@ pub async fn create(
     let tenant = caller.tenant.clone();
     let subject = loaded.record.subject.clone();
     let now = Timestamp::now();
-    let policy_version = match state.tenant(&tenant).await.map_err(crate::api::runtime_error)? {
+    let policy_version = match state
+        .tenant(&tenant)
+        .await
+        .map_err(crate::api::runtime_error)?
+    {
         Some(rt) => rt
             .in_force(now)
             .await
@@ -172,8 +176,12 @@ pub async fn create(
     getrandom::fill(&mut raw).map_err(|_| ApiError::internal())?;
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
     let expires = now + SignedDuration::from_hours(LINK_HOURS);
-    let mut stored =
-        format!("{HEADER}\n{}\n{}\n", secret_hash(&secret), expires.as_second()).into_bytes();
+    let mut stored = format!(
+        "{HEADER}\n{}\n{}\n",
+        secret_hash(&secret),
+        expires.as_second()
+    )
+    .into_bytes();
     stored.extend_from_slice(&bundle.zip);
     let key = VaultKey::new(tenant.clone(), subject.clone(), EXPORT_CATEGORY, id.clone());
     state
@@ -280,7 +288,10 @@ pub async fn download(
     .await?;
     let mut res = Response::new(Body::from(zip));
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let disposition = format!("attachment; filename=\"troth-export-{id}.zip\"");
     if let Ok(v) = HeaderValue::from_str(&disposition) {
