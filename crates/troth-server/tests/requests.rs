@@ -294,7 +294,100 @@ async fn email_code_verifies_identity(backend: Backend) {
     );
 }
 
+/// A deletion request under legal holds completes only by citing them; held data
+/// stays (a subject hold keeps everything, a category hold keeps that category).
+async fn deletion_under_a_hold_keeps_the_held_data(backend: Backend) {
+    let s = Server::start(backend).await;
+    let (_, admin) = s.tenant("Acme").await;
+    let purpose = "legal-compliance";
+    let mut subjects = Vec::new();
+    for _ in 0..2 {
+        let sub = s.subject(&admin, json!({})).await;
+        for cat in ["email", "name"] {
+            let r = s
+                .send(
+                    Method::PUT,
+                    &format!("/v1/subjects/{sub}/vault/{cat}/main"),
+                    &admin,
+                    json!({ "value": format!("{cat} value"), "purpose": purpose }),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+        }
+        subjects.push(sub);
+    }
+    let (whole, by_category) = (&subjects[0], &subjects[1]);
+    let r = s
+        .post(
+            "/v1/holds",
+            &admin,
+            json!({ "subject": whole, "reason": "legal-requirement" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let r = s
+        .post(
+            "/v1/holds",
+            &admin,
+            json!({ "subject": by_category, "category": "email", "reason": "independent-authorisation" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let read = |sub: &str, cat: &str| {
+        let path = format!("/v1/subjects/{sub}/vault/{cat}/main?purpose={purpose}");
+        let s = &s;
+        let admin = admin.clone();
+        async move { s.get(&path, &admin).await.status }
+    };
+    for (sub, reason) in [
+        (whole, "legal-requirement"),
+        (by_category, "independent-authorisation"),
+    ] {
+        let id = s
+            .post(
+                "/v1/requests",
+                &admin,
+                json!({ "subject": sub, "kind": "deletion" }),
+            )
+            .await
+            .json()["request_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let moves = format!("/v1/requests/{id}/transitions");
+        for cmd in ["start_verification", "verified"] {
+            s.post(&moves, &admin, json!({ "command": cmd })).await;
+        }
+        let r = s
+            .post(
+                &moves,
+                &admin,
+                json!({ "command": "complete", "outcome": { "kind": "fulfilled" } }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+        assert_eq!(r.json()["field"], "outcome");
+        assert!(r.text().contains(reason), "{}", r.text());
+        let r = s
+            .post(
+                &moves,
+                &admin,
+                json!({ "command": "complete",
+                        "outcome": { "kind": "fulfilled_with_holds", "holds": [reason] } }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(r.json()["status"], "completed");
+    }
+    // The subject hold kept everything; the category hold kept only email.
+    assert_eq!(read(whole, "email").await, StatusCode::OK);
+    assert_eq!(read(whole, "name").await, StatusCode::OK);
+    assert_eq!(read(by_category, "email").await, StatusCode::OK);
+    assert_eq!(read(by_category, "name").await, StatusCode::NOT_FOUND);
+}
+
 on_both!(
+    deletion_under_a_hold_keeps_the_held_data,
     deletion_request_runs_to_completion,
     requests_follow_the_pack,
     email_code_verifies_identity,

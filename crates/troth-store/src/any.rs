@@ -206,6 +206,15 @@ impl Store for AnyStore {
     async fn vault_delete(&self, key: &VaultKey, access: &Access) -> Result<bool> {
         delegate!(self.vault_delete(key, access))
     }
+    async fn vault_delete_except(
+        &self,
+        t: &TenantId,
+        s: &SubjectId,
+        keep: &[String],
+        access: &Access,
+    ) -> Result<u64> {
+        delegate!(self.vault_delete_except(t, s, keep, access))
+    }
     async fn erase_subject(
         &self,
         t: &TenantId,

@@ -1524,6 +1524,38 @@ impl Store for This {
         Ok(res.rows_affected() > 0)
     }
 
+    async fn vault_delete_except(
+        &self,
+        tenant: &TenantId,
+        subject: &SubjectId,
+        keep: &[String],
+        access: &Access,
+    ) -> Result<u64> {
+        let event = audit_event(
+            &access.actor,
+            "vault.delete_except",
+            subject_target(subject),
+            serde_json::json!({ "kept_categories": keep, "purpose": access.purpose }),
+        );
+        let (res, _) = audited!(&self.inner.shared, tenant, event, |tx| {
+            let mut qb: QueryBuilder<Db> =
+                QueryBuilder::new("DELETE FROM vault_records WHERE tenant_id = ");
+            qb.push_bind(tenant.as_str().to_owned())
+                .push(" AND subject_id = ")
+                .push_bind(subject.as_str().to_owned());
+            if !keep.is_empty() {
+                qb.push(" AND category NOT IN (");
+                let mut list = qb.separated(", ");
+                for c in keep {
+                    list.push_bind(c.clone());
+                }
+                qb.push(")");
+            }
+            qb.build().execute(&mut *tx).await?
+        });
+        Ok(res.rows_affected())
+    }
+
     async fn erase_subject(
         &self,
         tenant: &TenantId,

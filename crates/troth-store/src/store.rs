@@ -137,6 +137,17 @@ pub trait Store: Send + Sync {
         access: &Access,
     ) -> impl Future<Output = Result<bool>> + Send;
 
+    /// Deletes a subject's vault records except those in `keep` (a deletion request
+    /// under a category-wide legal hold), in one transaction audited as
+    /// `vault.delete_except`. Returns how many records went.
+    fn vault_delete_except(
+        &self,
+        tenant: &TenantId,
+        subject: &SubjectId,
+        keep: &[String],
+        access: &Access,
+    ) -> impl Future<Output = Result<u64>> + Send;
+
     /// Erases a subject: destroys its data key (crypto-shredding every copy of its
     /// values, backups included), deletes its vault records and identity index rows,
     /// and marks it `erased` (audited as `subject.erased`).

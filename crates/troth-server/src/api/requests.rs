@@ -13,8 +13,8 @@ use axum::response::IntoResponse;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use troth_core::{
-    Alarm, Channel, FeeDecision, HolidayCalendar, RequestDetails, RequestKind, RequestRules,
-    RightsRequest, Submitter, Transition, TransitionEvent, repeat_fee,
+    Alarm, Channel, FeeDecision, HolidayCalendar, Outcome, RequestDetails, RequestKind,
+    RequestRules, RightsRequest, Submitter, Transition, TransitionEvent, repeat_fee,
 };
 use troth_crypto::TenantId;
 use troth_store::{
@@ -379,6 +379,50 @@ pub async fn transition(
     let mut l = load(&state, &caller, &id).await?;
     let now = Timestamp::now().max(l.request.last_at());
     let completing = matches!(cmd, Transition::Complete { .. });
+    let cited: Vec<String> = match &cmd {
+        Transition::Complete {
+            outcome: Outcome::FulfilledWithHolds { holds },
+        } => holds.iter().map(|h| h.as_str().to_owned()).collect(),
+        _ => Vec::new(),
+    };
+    let erasing = completing
+        && matches!(
+            l.details.kind,
+            RequestKind::Deletion | RequestKind::CancelAccount
+        );
+    let holds = if erasing {
+        crate::retention::active_holds(&state, &caller.tenant, &l.record.subject)
+            .await
+            .map_err(store_error)?
+    } else {
+        Vec::new()
+    };
+    // Held data must survive the deletion, and the completion must say so: every
+    // hold's reason cited, no more (the pack's reasons, checked by the state machine).
+    if erasing {
+        let reasons: std::collections::BTreeSet<&str> =
+            holds.iter().map(|h| h.reason.as_str()).collect();
+        let cited_set: std::collections::BTreeSet<&str> =
+            cited.iter().map(String::as_str).collect();
+        if reasons != cited_set {
+            let ids: Vec<&str> = holds.iter().map(|h| h.hold_id.as_str()).collect();
+            return Err(if holds.is_empty() {
+                ApiError::new(
+                    ProblemKind::Conflict,
+                    "no legal hold covers this subject's data: complete as fulfilled",
+                )
+            } else {
+                ApiError::new(
+                    ProblemKind::Conflict,
+                    format!(
+                        "legal holds {ids:?} keep some of this subject's data (reasons {reasons:?}): \
+                         complete with outcome fulfilled_with_holds citing exactly those reasons"
+                    ),
+                )
+            }
+            .field("outcome"));
+        }
+    }
     let event = l
         .request
         .apply(cmd, now, &l.rules, &l.calendar)
@@ -388,16 +432,28 @@ pub async fn transition(
             )
         })?;
     let mut notices = Vec::new();
-    if completing
-        && matches!(
-            l.details.kind,
-            RequestKind::Deletion | RequestKind::CancelAccount
-        )
-    {
+    if erasing {
         // The disclosure ledger survives shredding, so a retried completion after a
         // crash between the two steps still finds every recipient.
         notices = deletion_notices(&state, &caller.tenant, &l, now).await?;
-        erase(&state, &caller, &l.record).await?;
+        if holds.is_empty() {
+            erase(&state, &caller, &l.record).await?;
+        } else if !holds.iter().any(|h| h.category.is_none()) {
+            // Category holds: everything else goes; the held categories stay,
+            // readable, until the holds are lifted and retention ends them.
+            let keep: Vec<String> = holds.iter().filter_map(|h| h.category.clone()).collect();
+            state
+                .store
+                .vault_delete_except(
+                    &caller.tenant,
+                    &l.record.subject,
+                    &keep,
+                    &Access::new(caller.actor(), "rights-request"),
+                )
+                .await
+                .map_err(store_error)?;
+        }
+        // A hold on the subject as a whole keeps all of it.
     }
     persist(&state, &caller, &l, &event, &notices).await?;
     let loaded = load(&state, &caller, &id).await?;
