@@ -56,10 +56,10 @@ pub use rights::{CodeCheck, RequestFilter, RequestRecord, RequestUpdate, RightsS
 pub use service::{ApiKeyRecord, IdempotencyStart, IdempotencyWindow, ServiceStore};
 pub use sqlite::SqliteStore;
 pub use store::Store;
-pub use vault_list::{VaultListStore, VaultValue};
 pub use troth_crypto::{
     AuditEntry, AuditEvent, CategoryId, IdentifierKind, RecordId, SubjectId, TenantId,
 };
+pub use vault_list::{VaultListStore, VaultValue};
 
 // Runs the README's example as a doctest.
 #[doc = include_str!("../README.md")]

@@ -11,8 +11,8 @@ use utoipa::{Modify, OpenApi};
 use crate::api::{holds, reports, retention};
 
 use crate::api::{
-    audit, consents, decisions, disclosures, exports, incidents, keys, outbox, policies, requests, subjects,
-    vault,
+    audit, consents, decisions, disclosures, exports, incidents, keys, outbox, policies, requests,
+    subjects, vault,
 };
 
 /// Adds the bearer-key security scheme.
