@@ -42,26 +42,6 @@ async fn drain(courier: &Courier) {
     }
 }
 
-fn decoded(msg: &str) -> String {
-    use base64::Engine as _;
-    let (head, body) = msg.split_once("\n\n").unwrap();
-    let text = if head
-        .to_ascii_lowercase()
-        .contains("content-transfer-encoding: base64")
-    {
-        let joined: String = body.split_whitespace().collect();
-        String::from_utf8(
-            base64::engine::general_purpose::STANDARD
-                .decode(joined)
-                .unwrap(),
-        )
-        .unwrap()
-    } else {
-        body.replace("=\n", "")
-    };
-    format!("{head}\n\n{text}")
-}
-
 async fn breach_is_assessed_notified_and_reported(backend: Backend) {
     let sink = SmtpSink::start().await;
     let addr = sink.addr;
@@ -154,7 +134,7 @@ async fn breach_is_assessed_notified_and_reported(backend: Backend) {
         .lock()
         .unwrap()
         .iter()
-        .map(|m| decoded(m))
+        .map(|m| support::decoded(m))
         .collect();
     assert_eq!(mail.len(), 3, "one notice per affected person");
     for i in 0..3 {

@@ -443,7 +443,7 @@ async fn alarms_reach_the_inbox_once_per_level(backend: Backend) {
         .lock()
         .unwrap()
         .iter()
-        .map(|m| decoded(m))
+        .map(|m| support::decoded(m))
         .collect();
     assert_eq!(mail.len(), 2);
     assert!(mail.iter().all(|m| m.contains("dpo@acme.example")));
@@ -544,28 +544,6 @@ async fn sms_codes_go_through_the_tenant_gateway(backend: Backend) {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["status"], "in_progress");
-}
-
-/// Headers plus the body as text (lettre sends non-ASCII bodies base64-encoded or
-/// quoted-printable).
-fn decoded(msg: &str) -> String {
-    use base64::Engine as _;
-    let (head, body) = msg.split_once("\n\n").unwrap();
-    let text = if head
-        .to_ascii_lowercase()
-        .contains("content-transfer-encoding: base64")
-    {
-        let joined: String = body.split_whitespace().collect();
-        String::from_utf8(
-            base64::engine::general_purpose::STANDARD
-                .decode(joined)
-                .unwrap(),
-        )
-        .unwrap()
-    } else {
-        body.replace("=\n", "")
-    };
-    format!("{head}\n\n{text}")
 }
 
 on_both!(

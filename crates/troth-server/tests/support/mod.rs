@@ -285,7 +285,6 @@ impl SmtpSink {
 
     /// The six-digit code in the newest message (decoding base64 bodies).
     pub fn last_code(&self) -> String {
-        use base64::Engine as _;
         let msg = self
             .messages
             .lock()
@@ -293,22 +292,31 @@ impl SmtpSink {
             .last()
             .cloned()
             .expect("a message was sent");
-        let (head, body) = msg.split_once("\n\n").unwrap();
-        let text = if head
-            .to_ascii_lowercase()
-            .contains("content-transfer-encoding: base64")
-        {
-            let joined: String = body.split_whitespace().collect();
-            String::from_utf8(
-                base64::engine::general_purpose::STANDARD
-                    .decode(joined)
-                    .unwrap(),
-            )
-            .unwrap()
-        } else {
-            body.replace("=\n", "")
-        };
-        let after = text.split(" is ").nth(1).expect("the code sentence");
+        let text = decoded(&msg);
+        let body = text.split_once("\n\n").map_or(text.as_str(), |(_, b)| b);
+        let after = body.split(" is ").nth(1).expect("the code sentence");
         after.chars().take(6).collect()
     }
+}
+
+/// A captured message as headers plus its body as text (lettre sends non-ASCII
+/// bodies base64-encoded or quoted-printable).
+pub fn decoded(msg: &str) -> String {
+    use base64::Engine as _;
+    let (head, body) = msg.split_once("\n\n").unwrap();
+    let text = if head
+        .to_ascii_lowercase()
+        .contains("content-transfer-encoding: base64")
+    {
+        let joined: String = body.split_whitespace().collect();
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(joined)
+                .unwrap(),
+        )
+        .unwrap()
+    } else {
+        body.replace("=\n", "")
+    };
+    format!("{head}\n\n{text}")
 }
