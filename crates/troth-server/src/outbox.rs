@@ -298,8 +298,8 @@ impl Courier {
                 }
             };
             tracing::info!(
+                // Not the message id: notice ids carry the subject's id.
                 tenant = %m.tenant,
-                message = %m.message_id,
                 kind = %m.kind,
                 attempt = m.attempts,
                 outcome = match &outcome {
