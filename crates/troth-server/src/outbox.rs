@@ -268,8 +268,20 @@ impl Courier {
             .claim_due(now, &self.owner, lease_until, 32)
             .await?;
         let attempted = claimed.len();
+        // Each tenant's targets once per batch, not once per message; `None` when
+        // they could not be read (those messages are retried later).
+        let mut targets: std::collections::HashMap<TenantId, Option<Vec<NotifyTarget>>> =
+            std::collections::HashMap::new();
+        for m in &claimed {
+            if m.channel != OutboxChannel::SubjectEmail && !targets.contains_key(&m.tenant) {
+                let read = self.state.store.notify_targets(&m.tenant).await.ok();
+                targets.insert(m.tenant.clone(), read);
+            }
+        }
+        let targets = &targets;
         let results = futures_util::future::join_all(claimed.into_iter().map(|m| async move {
-            let outcome = self.attempt(&m).await;
+            let known = targets.get(&m.tenant).and_then(Option::as_deref);
+            let outcome = self.attempt(&m, known).await;
             (m, outcome)
         }))
         .await;
@@ -317,20 +329,19 @@ impl Courier {
         Ok(attempted)
     }
 
-    async fn attempt(&self, m: &OutboxMessage) -> Result<Option<u16>, Failure> {
+    async fn attempt(
+        &self,
+        m: &OutboxMessage,
+        targets: Option<&[NotifyTarget]>,
+    ) -> Result<Option<u16>, Failure> {
         if m.channel == OutboxChannel::SubjectEmail {
             return self.subject_email(m).await.map(|()| None);
         }
-        let targets = self
-            .state
-            .store
-            .notify_targets(&m.tenant)
-            .await
-            .map_err(|_| Failure {
-                error: "store unavailable".into(),
-                response_status: None,
-                permanent: false,
-            })?;
+        let targets = targets.ok_or_else(|| Failure {
+            error: "store unavailable".into(),
+            response_status: None,
+            permanent: false,
+        })?;
         let Some(target) = targets.iter().find(|t| t.target_id == m.target) else {
             return Err(Failure {
                 error: format!("notify target {:?} no longer exists", m.target),
