@@ -245,6 +245,68 @@ try {
   const manifest = JSON.parse(inflateRawSync(zip.subarray(start, start + zip.readUInt32LE(18))).toString());
   assert.equal(manifest.subject, SUBJECT);
   assert.equal(manifest.request_id, requestId);
+
+  // 5. The operator records a breach in the console, assesses it, sends the
+  // notices, reads the regulator's report, and reads the aggregate report.
+  await op.click("nav >> text=Incidents");
+  await op.waitForURL(/console\/incidents$/);
+  // A first try without Chinese text shows the problem at its field.
+  await op.fill("#title-en", "Support database exposed");
+  await op.click("button:has-text('Record incident')");
+  await op.waitForLoadState();
+  assert.ok(await op.locator("#title-zh-error").isVisible());
+  assert.equal(await op.getAttribute("#title-zh", "aria-invalid"), "true");
+  await shot(op, "18-console-incident-errors.png");
+  const texts = {
+    "title-zh": "客服数据库遭未授权访问",
+    "description-en": "A support tool exposed contact details for six hours.",
+    "description-zh": "一个客服工具在六小时内暴露了联系信息。",
+    "cause-en": "A misconfigured access rule.",
+    "cause-zh": "访问规则配置错误。",
+    "possible-harm-en": "Phishing emails.",
+    "possible-harm-zh": "可能收到钓鱼邮件。",
+    "remedies-en": "The rule was fixed and access logs reviewed.",
+    "remedies-zh": "已修正规则并审查访问日志。",
+    "advice-en": "Be wary of emails asking for passwords.",
+    "advice-zh": "请警惕索要密码的邮件。",
+  };
+  for (const [id, value] of Object.entries(texts)) await op.fill(`#${id}`, value);
+  await op.fill("#discovered-at", "2026-11-30T08:00");
+  await op.check("input[name='cat.identity.email']");
+  await op.click("button:has-text('Record incident')");
+  await op.waitForURL(/console\/incidents\/[0-9a-f-]+$/);
+  const incidentId = op.url().split("/").pop();
+  assert.equal(await op.getAttribute("#incident-status", "data-status"), "open");
+  assert.match(await op.locator("#notice-zh-CN").innerText(), /涉及的个人信息种类：电子邮箱地址/);
+  assert.match(await op.locator("#notice-en").innerText(), /What you can do: Be wary/);
+  await shot(op, "19-console-incident.png");
+  await op.click("button:has-text('Assess the people affected')");
+  await op.waitForLoadState();
+  assert.equal(await op.getAttribute("#incident-status", "data-status"), "assessed");
+  assert.equal((await op.locator("#incident-affected").innerText()).trim(), "1");
+  await op.click("button:has-text('Send the notices')");
+  await op.waitForLoadState();
+  assert.equal(await op.getAttribute("#incident-status", "data-status"), "notified");
+  const incident = await api(`/v1/incidents/${incidentId}`);
+  assert.equal(incident.status, "notified");
+  assert.equal(incident.affected, 1);
+  assert.match(await op.locator("#incident-timeline").innerText(), /Notices queued/);
+  await shot(op, "20-console-incident-notified.png");
+  await op.click("#report-link");
+  await op.waitForURL(/\/report$/);
+  assert.match(await op.locator("#incident-report").innerText(), /个人信息处理者/);
+  await shot(op, "21-console-incident-report.png");
+  await op.click("nav >> text=Reports");
+  await op.waitForURL(/console\/reports$/);
+  assert.ok((await op.locator("table.aggregate").count()) > 0);
+  // With a handful of people every non-zero count is under k: shown as suppressed.
+  assert.ok((await op.locator("table.aggregate .suppressed").count()) > 0);
+  await op.click("#generate-pia");
+  await op.waitForURL(/console\/reports\/pia\//);
+  assert.match(await op.locator("#report-doc h1").innerText(), /Impact Assessment/);
+  await shot(op, "22-console-pia.png");
+  await op.click("nav >> text=Reports");
+  await shot(op, "23-console-reports.png");
 } catch (e) {
   console.error(e);
   failed = true;

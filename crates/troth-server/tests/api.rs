@@ -377,6 +377,19 @@ async fn permission_matrix(backend: Backend) {
             (P::ManageHolds, s.get("/v1/holds", &token).await),
         ];
         assert_eq!(calls.len(), P::ALL.len(), "one call per permission");
+        // Routes beyond the one per permission, each with the permission it needs.
+        let mut calls = calls;
+        calls.push((P::ReadPolicy, s.get("/v1/calendar?year=2026", &token).await));
+        calls.push((
+            P::PublishPolicy,
+            s.send(
+                Method::PUT,
+                "/v1/calendar",
+                &token,
+                json!({ "year": 2026, "holidays": ["2026-10-01"] }),
+            )
+            .await,
+        ));
         for (perm, r) in calls {
             assert_ne!(r.status, StatusCode::UNAUTHORIZED, "{role:?} {perm:?}");
             let forbidden = r.status == StatusCode::FORBIDDEN;
@@ -710,6 +723,7 @@ async fn openapi_describes_every_operation() {
         "GET /.well-known/troth-receipt-key.json",
         "GET /v1/audit",
         "GET /v1/audit/verify",
+        "GET /v1/calendar",
         "GET /v1/exports/{token}",
         "GET /v1/holds",
         "GET /v1/holds/{hold}",
@@ -762,6 +776,7 @@ async fn openapi_describes_every_operation() {
         "POST /v1/subjects/lookup",
         "POST /v1/subjects/{subject}/accept-version",
         "POST /v1/subjects/{subject}/targeting",
+        "PUT /v1/calendar",
         "PUT /v1/notify-targets/{target}",
         "PUT /v1/subjects/{subject}/vault/{category}/{record}",
     ];

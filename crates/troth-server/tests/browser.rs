@@ -2,7 +2,8 @@
 //! (`tests/browser/run.mjs`) against a troth server listening on loopback, with a
 //! loopback SMTP inbox. A second loopback server plays the company's own site (a
 //! page embedding `/banner.js`, on another origin) and hands the script the codes
-//! mailed to the inbox. Screenshots of every page land in `target/browser-artifacts/`.
+//! mailed to the inbox. An operator also records, assesses and notifies a breach
+//! and reads the reports in the console. Screenshots of every page land in `target/browser-artifacts/`.
 //!
 //! This test fails, never skips, when Chromium, Node or the npm packages are
 //! missing: `scripts/test` installs them.
@@ -177,6 +178,10 @@ async fn people_and_operators_use_the_pages_in_chromium() {
         "07-banner-gpc.png",
         "10-request-verified.png",
         "13-console-request-completed.png",
+        "19-console-incident.png",
+        "20-console-incident-notified.png",
+        "21-console-incident-report.png",
+        "23-console-reports.png",
     ] {
         let p = artifacts.join(shot);
         assert!(

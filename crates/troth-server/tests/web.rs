@@ -697,3 +697,393 @@ async fn a_guardian_consents_for_a_linked_child() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+/// The form fields of a complete incident, in both languages.
+fn incident_form() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("title_en", "Unauthorised access to a support database"),
+        ("title_zh", "客服数据库遭未授权访问"),
+        (
+            "description_en",
+            "A support tool exposed contact details for six hours.",
+        ),
+        ("description_zh", "一个客服工具在六小时内暴露了联系信息。"),
+        ("cause_en", "A misconfigured access rule."),
+        ("cause_zh", "访问规则配置错误。"),
+        ("possible_harm_en", "Phishing emails."),
+        ("possible_harm_zh", "可能收到钓鱼邮件。"),
+        ("remedies_en", "The rule was fixed."),
+        ("remedies_zh", "已修正规则。"),
+        ("advice_en", "Be wary of emails asking for passwords."),
+        ("advice_zh", "请警惕索要密码的邮件。"),
+        ("discovered_at", "2026-11-30T08:00"),
+        ("occurred_at", "2026-11-30T01:00"),
+        ("cat.identity.email", "on"),
+    ]
+}
+
+async fn console_sign_in(b: &mut Browser<'_>, key: &str) {
+    let r = b
+        .submit("/console/signin", "/console/signin", &[("api_key", key)])
+        .await;
+    assert_eq!(location(&r), "/console/requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_records_assesses_notifies_and_reports_an_incident() {
+    let s = Server::start(Backend::Sqlite).await;
+    let (_, admin) = s.tenant("Acme").await;
+    for i in 0..3 {
+        s.subject(
+            &admin,
+            json!({ "identities": [{ "kind": "email", "value": format!("user{i}@example.com") }] }),
+        )
+        .await;
+    }
+    let operator = s.key(&admin, "operator", None).await;
+    let mut op = Browser::new(&s);
+    console_sign_in(&mut op, &operator).await;
+    let page = op.get("/console/incidents").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("No incidents recorded."));
+
+    // Missing Chinese text, no category, occurred after discovery: every problem is
+    // shown at its field, and nothing is recorded.
+    let mut bad: Vec<(&str, &str)> = incident_form()
+        .into_iter()
+        .filter(|(k, _)| *k != "cause_zh" && *k != "cat.identity.email" && *k != "occurred_at")
+        .collect();
+    bad.push(("occurred_at", "2026-12-01T00:00"));
+    let r = op
+        .submit("/console/incidents", "/console/incidents", &bad)
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text();
+    for id in ["cause-zh-error", "categories-error", "occurred-at-error"] {
+        assert!(html.contains(&format!(r#"id="{id}""#)), "{id} in {html}");
+    }
+    assert!(html.contains("Write this in Chinese"), "{html}");
+    assert!(html.contains("It cannot have happened after it was discovered."));
+    assert!(html.contains(r#"aria-invalid="true""#));
+    // What was typed is kept.
+    assert!(html.contains("A misconfigured access rule."));
+    assert!(html.contains("3</strong> problem(s)"), "{html}");
+    assert_eq!(s.get("/v1/incidents", &admin).await.json(), json!([]));
+
+    // Without the CSRF token nothing happens.
+    let r = op.post("/console/incidents", &incident_form()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let r = op
+        .submit("/console/incidents", "/console/incidents", &incident_form())
+        .await;
+    let detail = location(&r);
+    let id = detail.rsplit('/').next().unwrap().to_owned();
+    let api = s.get(&format!("/v1/incidents/{id}"), &admin).await.json();
+    assert_eq!(api["status"], "open");
+    assert_eq!(api["details"]["categories"], json!(["identity.email"]));
+    assert_eq!(api["details"]["discovered_at"], "2026-11-30T08:00:00Z");
+
+    // The notice in both languages, before anything is sent.
+    let html = op.get(&detail).await.text();
+    assert!(html.contains(r#"data-status="open""#));
+    assert!(html.contains("What you can do: Be wary of emails asking for passwords."));
+    assert!(html.contains("涉及的个人信息种类：电子邮箱地址"), "{html}");
+    assert!(!html.contains("Send the notices"), "not before assessment");
+
+    let act = format!("{detail}/act");
+    let r = op.submit(&detail, &act, &[("command", "assess")]).await;
+    assert_eq!(location(&r), detail);
+    let api = s.get(&format!("/v1/incidents/{id}"), &admin).await.json();
+    assert_eq!(api["status"], "assessed");
+    assert_eq!(api["affected"], 3);
+    let html = op.get(&detail).await.text();
+    assert!(
+        html.contains(r#"<dd id="incident-affected">3</dd>"#),
+        "{html}"
+    );
+    assert!(html.contains("Each person individually"));
+
+    let r = op.submit(&detail, &act, &[("command", "notify")]).await;
+    assert_eq!(location(&r), detail);
+    let api = s.get(&format!("/v1/incidents/{id}"), &admin).await.json();
+    assert_eq!(api["status"], "notified");
+    let outbox = s.get("/v1/outbox", &admin).await.json();
+    assert!(
+        outbox.to_string().matches("incident.notice").count() >= 3,
+        "{outbox}"
+    );
+    // Once only: the API's refusal is shown on the page.
+    let r = op.submit(&detail, &act, &[("command", "notify")]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.text().contains("notified once"), "{}", r.text());
+
+    // The regulator's report, bilingual, and as a JSON file.
+    let html = op.get(&format!("{detail}/report")).await.text();
+    assert!(html.contains("个人信息安全事件报告"));
+    assert!(html.contains("What individuals can do"));
+    let file = op.get(&format!("{detail}/report.json")).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert!(
+        file.header("content-disposition")
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert_eq!(file.json()["incident_id"], id.as_str());
+    assert_eq!(file.json()["affected"], 3);
+
+    let r = op.submit(&detail, &act, &[("command", "close")]).await;
+    assert_eq!(location(&r), detail);
+    let html = op.get(&detail).await.text();
+    assert!(html.contains(r#"data-status="closed""#));
+    assert!(html.contains("This incident is closed."));
+    for step in ["Recorded", "Assessed", "Notices queued", "Closed"] {
+        assert!(html.contains(&format!("<strong>{step}</strong>")), "{step}");
+    }
+    let list = op.get("/console/incidents?lang=zh-CN").await.text();
+    assert!(list.contains("客服数据库遭未授权访问"));
+    assert!(list.contains("已关闭"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_reports_show_suppressed_cells_and_stored_documents() {
+    let s = Server::start(Backend::Sqlite).await;
+    let (_, admin) = s.tenant("Acme").await;
+    // Twelve people consent to photo access, two of them withdraw later: the
+    // withdrawals (2 < k = 10) are suppressed, so is whatever would reveal them.
+    for i in 0..12 {
+        let sub = s.subject(&admin, json!({})).await;
+        s.consent(
+            &admin,
+            json!({ "subject": sub, "purpose": "photo-access", "status": "given" }),
+        )
+        .await;
+        if i < 2 {
+            s.consent(
+                &admin,
+                json!({ "subject": sub, "purpose": "photo-access", "status": "withdrawn" }),
+            )
+            .await;
+        }
+    }
+    let api = s.get("/v1/reports/aggregate", &admin).await.json();
+    let mut op = Browser::new(&s);
+    console_sign_in(&mut op, &admin).await;
+    let page = op.get("/console/reports").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains(&format!(r#"<strong id="report-k">{}</strong>"#, api["k"])));
+    let photo = api["distributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "consent_state:photo-access")
+        .unwrap();
+    let withdrawn = photo["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["label"] == "withdrawn")
+        .unwrap();
+    assert!(withdrawn["count"].is_null(), "{photo}");
+    // The same cell on the page reads "suppressed", never a number.
+    let table = html
+        .split(r#"data-distribution="consent_state:photo-access""#)
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    let row = table.split("<code>withdrawn</code>").nth(1).unwrap();
+    let cell = row.split("</tr>").next().unwrap();
+    assert!(cell.contains("suppressed"), "{cell}");
+    assert!(!cell.contains(">2<"), "{cell}");
+
+    let csv = op.get("/console/reports/aggregate.csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(
+        csv.header("content-disposition")
+            .unwrap()
+            .contains("troth-aggregate-report.csv")
+    );
+    assert!(
+        csv.text()
+            .contains("consent_state:photo-access,withdrawn,suppressed")
+    );
+    let json_file = op.get("/console/reports/aggregate.json").await;
+    assert_eq!(json_file.json()["k"], api["k"]);
+
+    // Generate a PIA twice and a RoPA once; each is listed by version and readable
+    // in both languages.
+    for kind in ["pia", "pia", "ropa"] {
+        let r = op
+            .submit("/console/reports", &format!("/console/reports/{kind}"), &[])
+            .await;
+        let to = location(&r);
+        assert!(to.starts_with(&format!("/console/reports/{kind}/")), "{to}");
+    }
+    let pias = s.get("/v1/reports/pia", &admin).await.json();
+    assert_eq!(pias.as_array().unwrap().len(), 2);
+    let newest = pias[0]["report_id"].as_str().unwrap();
+    let html = op
+        .get(&format!("/console/reports/pia/{newest}"))
+        .await
+        .text();
+    assert!(html.contains(r#"id="doc-version">v2"#), "{html}");
+    assert!(html.contains("<h1>Personal Information Protection Impact Assessment</h1>"));
+    let zh = op
+        .get(&format!("/console/reports/pia/{newest}?view=zh-CN"))
+        .await
+        .text();
+    assert!(zh.contains("<h1>个人信息保护影响评估报告</h1>"), "{zh}");
+    let html = op.get("/console/reports").await.text();
+    let pia_list = html.split(r#"id="pia-list""#).nth(1).unwrap();
+    assert!(pia_list.contains("v2") && pia_list.contains("v1"));
+    let ropa_list = html.split(r#"id="ropa-list""#).nth(1).unwrap();
+    assert!(ropa_list.contains("v1") && !ropa_list.contains("v2"));
+    // Unknown documents are not found.
+    let r = op.get("/console/reports/pia/no-such-report").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_places_and_lifts_legal_holds() {
+    let s = Server::start(Backend::Sqlite).await;
+    let (_, admin) = s.tenant("Acme").await;
+    let subject = s.subject(&admin, json!({})).await;
+    let operator = s.key(&admin, "operator", None).await;
+    let mut op = Browser::new(&s);
+    console_sign_in(&mut op, &operator).await;
+    let r = op
+        .submit("/console/holds", "/console/holds", &[("note", "x")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains(r#"id="subject-error""#));
+    assert!(r.text().contains(r#"id="reason-error""#));
+    // The API's refusal lands at its field.
+    let r = op
+        .submit(
+            "/console/holds",
+            "/console/holds",
+            &[("subject", "not-a-uuid"), ("reason", "legal-requirement")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains(r#"id="subject-error""#), "{}", r.text());
+    let r = op
+        .submit(
+            "/console/holds",
+            "/console/holds",
+            &[
+                ("subject", &subject),
+                ("category", "email"),
+                ("reason", "legal-requirement"),
+                ("note", "tax audit 2026"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), "/console/holds?done=placed");
+    let holds = s.get("/v1/holds", &admin).await.json();
+    assert_eq!(holds.as_array().unwrap().len(), 1);
+    let hold = holds[0]["hold_id"].as_str().unwrap().to_owned();
+    assert_eq!(holds[0]["subject"], subject.as_str());
+    let html = op.get("/console/holds?done=placed").await.text();
+    assert!(html.contains("The hold is in force."));
+    assert!(html.contains("Laws and regulations require us to keep the information"));
+    let r = op
+        .submit(
+            "/console/holds",
+            &format!("/console/holds/{hold}/lift"),
+            &[],
+        )
+        .await;
+    assert_eq!(location(&r), "/console/holds?done=lifted");
+    assert_eq!(s.get("/v1/holds", &admin).await.json(), json!([]));
+    let all = op.get("/console/holds?all=1").await.text();
+    assert!(all.contains("Lifted"), "{all}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_calendar_is_changed_by_admins_and_refused_to_operators() {
+    let s = Server::start(Backend::Sqlite).await;
+    let (_, admin) = s.tenant_with_pack("Acme", "s000-ucommune").await;
+    let mut a = Browser::new(&s);
+    console_sign_in(&mut a, &admin).await;
+    let page = "/console/calendar?year=2026";
+    let r = a
+        .submit(
+            page,
+            "/console/calendar",
+            &[
+                ("year", "2026"),
+                (
+                    "holidays",
+                    "2026-10-01 National Day
+2026-10-32",
+                ),
+                ("working_days", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.text().contains("Line 2: a date is written YYYY-MM-DD"),
+        "{}",
+        r.text()
+    );
+    let r = a
+        .submit(
+            page,
+            "/console/calendar",
+            &[
+                ("year", "2026"),
+                (
+                    "holidays",
+                    "2026-10-01 National Day
+2026-10-02
+2026-10-05",
+                ),
+                (
+                    "working_days",
+                    "2026-09-27
+2026-10-10",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), "/console/calendar?year=2026&done=saved");
+    let api = s.get("/v1/calendar?year=2026", &admin).await.json();
+    assert_eq!(api["holidays"].as_array().unwrap().len(), 3);
+    assert_eq!(api["holidays"][0]["name"], "National Day");
+    assert_eq!(api["working_days"][1]["date"], "2026-10-10");
+    let html = a.get("/console/calendar?year=2026&lang=zh-CN").await.text();
+    assert!(html.contains("法定节假日") && html.contains("2026-10-05"));
+
+    // Operators see it, may not change it: the console says so with the API's reason.
+    let operator = s.key(&admin, "operator", None).await;
+    let mut op = Browser::new(&s);
+    console_sign_in(&mut op, &operator).await;
+    let html = op.get(page).await.text();
+    assert!(html.contains("2026-10-10"));
+    assert!(html.contains("Only admin keys may change the calendar."));
+    let r = op
+        .submit(
+            page,
+            "/console/calendar",
+            &[("year", "2026"), ("holidays", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let html = r.text();
+    assert!(html.contains(r#"id="denied""#), "{html}");
+    assert!(html.contains("may not"), "{html}");
+    assert_eq!(
+        s.get("/v1/calendar?year=2026", &admin).await.json()["holidays"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3,
+        "nothing changed"
+    );
+}

@@ -18,6 +18,7 @@
 //! [`Store::migrate`].
 
 pub mod any;
+pub mod calendar;
 pub mod config;
 pub mod error;
 pub mod incidents;
@@ -35,6 +36,7 @@ mod util;
 pub mod vault_list;
 
 pub use any::AnyStore;
+pub use calendar::{CalendarDay, CalendarDayKind, CalendarStore};
 pub use config::StoreConfig;
 pub use error::{Result, StoreError};
 pub use incidents::{IncidentRecord, IncidentStep, IncidentStore, IncidentUpdate};

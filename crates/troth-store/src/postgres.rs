@@ -20,6 +20,7 @@ const DATA_MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/postgres/0006_outbox.sql")),
     (7, include_str!("../migrations/postgres/0007_retention.sql")),
     (9, include_str!("../migrations/postgres/0009_incidents.sql")),
+    (11, include_str!("../migrations/postgres/0011_calendar.sql")),
 ];
 const KEY_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/postgres/keys_0001_init.sql"))];
@@ -46,6 +47,7 @@ include!("rights_impl.rs");
 include!("retention_impl.rs");
 include!("outbox_impl.rs");
 include!("incidents_impl.rs");
+include!("calendar_impl.rs");
 include!("rotation.rs");
 include!("vault_list_impl.rs");
 

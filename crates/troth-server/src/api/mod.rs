@@ -5,6 +5,7 @@
 //! answered 404, exactly like ids that do not exist.
 
 pub mod audit;
+pub mod calendar;
 pub mod caller;
 pub mod consents;
 pub mod decisions;
@@ -118,6 +119,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/v1/retention/sweeps", post(retention::sweep))
         .route("/v1/holds", post(holds::place).get(holds::list))
+        .route("/v1/calendar", get(calendar::get).put(calendar::put))
         .route("/v1/holds/{hold}", get(holds::get).delete(holds::lift))
         .route("/v1/reports/aggregate", get(reports::aggregate))
         .route(

@@ -8,7 +8,7 @@ use axum::routing::get;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{holds, reports, retention};
+use crate::api::{calendar, holds, reports, retention};
 
 use crate::api::{
     audit, consents, decisions, disclosures, exports, incidents, keys, outbox, policies, requests,
@@ -57,6 +57,7 @@ impl Modify for BearerKeys {
         outbox::put_target, outbox::list_targets, outbox::delete_target,
         retention::sweep,
         holds::place, holds::list, holds::get, holds::lift,
+        calendar::get, calendar::put,
         reports::aggregate, reports::generate_pia, reports::generate_ropa, reports::list_pia,
         reports::list_ropa,
         reports::get,
@@ -78,6 +79,7 @@ impl Modify for BearerKeys {
         outbox::MessageView, outbox::TargetBody, outbox::TargetView,
         retention::SweepRequest, retention::SweepResult, retention::DueView, retention::HeldView,
         holds::NewHoldBody, holds::HoldView,
+        calendar::DayInput, calendar::CalendarYearInput, calendar::DayView, calendar::CalendarView,
         reports::AggregateReport, reports::DocumentView,
         audit::Verification
     )),
@@ -94,6 +96,7 @@ impl Modify for BearerKeys {
         (name = "outbox", description = "Notifications: notify targets, delivery, dead letters"),
         (name = "retention", description = "Retention sweeps: due records deleted or anonymized"),
         (name = "holds", description = "Legal holds that keep data past retention and erasure"),
+        (name = "calendar", description = "Public holidays and make-up working days for deadlines"),
         (name = "reports", description = "Aggregate statistics (k-anonymous), PIA and RoPA"),
         (name = "audit", description = "The hash-chained audit log")
     )

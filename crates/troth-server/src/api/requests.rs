@@ -88,17 +88,15 @@ pub struct RequestView {
     pub events: Vec<TransitionEvent>,
 }
 
-/// The tenant's working-day calendar.
-// Holidays per tenant are configuration still to come; until then weekends only,
-// in the PIPL profile's time zone for Chinese packs.
-fn calendar(policy: &troth_policy::Policy) -> HolidayCalendar {
-    let tz = match policy.law.profile {
-        troth_policy::LawProfileId::Pipl => {
-            jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC)
-        }
-        _ => jiff::tz::TimeZone::UTC,
-    };
-    HolidayCalendar::new(tz)
+/// The tenant's working-day calendar (`/v1/calendar`) as it stood when a request
+/// was received: a later change never moves a due date already given.
+async fn calendar(
+    state: &AppState,
+    tenant: &TenantId,
+    policy: &troth_policy::Policy,
+    received: Timestamp,
+) -> Result<HolidayCalendar, ApiError> {
+    crate::api::calendar::holiday_calendar(state, tenant, policy, received).await
 }
 
 fn rules(p: &Published, kind: RequestKind) -> Result<RequestRules, ApiError> {
@@ -176,7 +174,7 @@ pub(crate) async fn load_record(
         .or(rt.in_force(Timestamp::now()).await)
         .ok_or_else(no_policy)?;
     let rules = rules(&version, details.kind)?;
-    let calendar = calendar(&version.policy);
+    let calendar = calendar(state, tenant, &version.policy, details.received_at).await?;
     let request =
         RightsRequest::replay(details, &events[1..], &rules, &calendar).map_err(|_| corrupt())?;
     Ok(Loaded {
@@ -226,7 +224,7 @@ pub async fn submit(
     let now = Timestamp::now();
     let version = rt.in_force(now).await.ok_or_else(no_policy)?;
     let rules = rules(&version, req.kind)?;
-    let calendar = calendar(&version.policy);
+    let calendar = calendar(&state, &caller.tenant, &version.policy, now).await?;
     let details = RequestDetails {
         kind: req.kind,
         submitter: match caller.role {

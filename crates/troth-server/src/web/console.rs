@@ -2,8 +2,16 @@
 //! `admin` or `operator` (exchanged for a signed session cookie holding only the
 //! key's hash, re-checked on every page so a revoked key ends the session) and
 //! work the request queue, read consent statistics, manage policy versions and
-//! verify the audit chain. Every action calls the `/v1` handler it stands for,
-//! as the signed-in key.
+//! verify the audit chain; the submodules add breach incidents ([`incidents`]),
+//! aggregate reports and PIA/RoPA ([`reports`]), legal holds ([`holds`]) and the
+//! tenant's holiday calendar ([`calendar`]). Every action calls the `/v1` handler
+//! it stands for, as the signed-in key, so a page or action the key's role may not
+//! use is refused exactly as the API refuses it.
+
+pub mod calendar;
+pub mod holds;
+pub mod incidents;
+pub mod reports;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,7 +31,8 @@ use troth_store::ServiceStore;
 use crate::api::caller::Caller;
 use crate::api::requests::{ListQuery, Move};
 use crate::api::state::TenantRuntime;
-use crate::auth::{KeyHash, Role, bearer};
+use crate::auth::{KeyHash, Permission, Role, allows, bearer};
+use crate::error::ApiError;
 use crate::web::center::{diff_view, request_row, version_rows};
 use crate::web::session::Session;
 use crate::web::{
@@ -45,6 +54,12 @@ pub struct ConsoleQuery {
     from: Option<String>,
     to: Option<String>,
     done: Option<String>,
+    /// The language a stored PIA/RoPA is shown in.
+    view: Option<String>,
+    /// The calendar year shown.
+    year: Option<String>,
+    /// Lifted holds too.
+    all: Option<String>,
 }
 
 struct Console {
@@ -92,6 +107,7 @@ impl Console {
             csrf => self.session.csrf(&self.web.keys),
             role => self.caller.as_ref().map(|c| c.role.as_str()),
             tenant => self.caller.as_ref().map(|c| c.tenant.as_str().to_owned()),
+            perms => self.caller.as_ref().map(|c| permissions(c.role)).unwrap_or_default(),
         }
     }
 
@@ -109,11 +125,35 @@ impl Console {
         see_other("/console/signin", self.cookies)
     }
 
+    /// An API refusal as a page: a permission the key's role lacks is the console's
+    /// own 403 page (the API's sentence names the role and the permission, and the
+    /// navigation stays); anything else is the error page with the API's status.
+    fn refused(self, e: &ApiError, active: &str) -> Result<Response, WebError> {
+        if e.kind().status() != StatusCode::FORBIDDEN {
+            return Err(WebError::api(self.lang, e));
+        }
+        let ctx = context! { detail => api_detail(e), ..self.ctx(active, active) };
+        let mut res = self.render("console_denied.html", ctx);
+        *res.status_mut() = StatusCode::FORBIDDEN;
+        Ok(res)
+    }
+
     async fn runtime(&self, c: &Caller) -> Result<Arc<TenantRuntime>, WebError> {
         crate::api::runtime(&self.web.app, c)
             .await
             .map_err(|e| WebError::api(self.lang, &e))
     }
+}
+
+/// The permissions of `role`, by their API names, so pages offer only what the
+/// key may do (the handlers check again).
+fn permissions(role: Role) -> Vec<String> {
+    Permission::ALL
+        .iter()
+        .filter(|p| allows(role, **p))
+        .filter_map(|p| serde_json::to_value(p).ok())
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
 }
 
 /// The caller for a stored key hash, if the key still exists, is not revoked and

@@ -118,6 +118,42 @@ pub fn router(app: Arc<AppState>, config: &Config) -> Router {
         .route("/console/policies/publish", post(console::publish))
         .route("/console/audit", get(console::audit))
         .route("/console/audit/verify", get(console::verify))
+        .route(
+            "/console/incidents",
+            get(console::incidents::list).post(console::incidents::create),
+        )
+        .route("/console/incidents/{id}", get(console::incidents::detail))
+        .route("/console/incidents/{id}/act", post(console::incidents::act))
+        .route(
+            "/console/incidents/{id}/report",
+            get(console::incidents::report),
+        )
+        .route(
+            "/console/incidents/{id}/report.json",
+            get(console::incidents::report_download),
+        )
+        .route("/console/reports", get(console::reports::page))
+        .route(
+            "/console/reports/{file}",
+            get(console::reports::download).post(console::reports::generate),
+        )
+        .route(
+            "/console/reports/{kind}/{id}",
+            get(console::reports::document),
+        )
+        .route(
+            "/console/reports/{kind}/{id}/json",
+            get(console::reports::document_json),
+        )
+        .route(
+            "/console/holds",
+            get(console::holds::list).post(console::holds::place),
+        )
+        .route("/console/holds/{id}/lift", post(console::holds::lift))
+        .route(
+            "/console/calendar",
+            get(console::calendar::show).post(console::calendar::save),
+        )
         .layer(middleware::from_fn(page_headers));
     let assets = Router::new()
         .route("/static/web.css", get(css))

@@ -36,6 +36,14 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "console_version.html",
     "console_diff.html",
     "console_audit.html",
+    "console_denied.html",
+    "console_incidents.html",
+    "console_incident.html",
+    "console_incident_report.html",
+    "console_reports.html",
+    "console_report_doc.html",
+    "console_holds.html",
+    "console_calendar.html",
 );
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
