@@ -307,6 +307,23 @@ try {
   await shot(op, "22-console-pia.png");
   await op.click("nav >> text=Reports");
   await shot(op, "23-console-reports.png");
+
+  // 6. The admin stores the National Day holidays through the API; the operator
+  // reads them in the console, where only admins may change them.
+  await api("/v1/calendar", {
+    method: "PUT",
+    body: JSON.stringify({
+      year: 2026,
+      holidays: [{ date: "2026-10-01", name: "National Day" }, "2026-10-02", "2026-10-05", "2026-10-06", "2026-10-07"],
+      working_days: ["2026-09-27", "2026-10-10"],
+    }),
+  });
+  await op.click("nav >> text=Holiday calendar");
+  await op.goto(`${BASE}/console/calendar?year=2026`);
+  assert.match(await op.locator("#k_holidays").innerText(), /2026-10-01\s+National Day/);
+  assert.match(await op.locator("#k_working_days").innerText(), /2026-10-10/);
+  assert.match(await op.locator("main").innerText(), /Only admin keys may change the calendar/);
+  await shot(op, "24-console-calendar.png");
 } catch (e) {
   console.error(e);
   failed = true;
