@@ -96,11 +96,13 @@ pub enum Permission {
     RunReports,
     /// Place, list and lift legal holds.
     ManageHolds,
+    /// Start a cessation of operations (stops collection, deletes data): admins only.
+    CeaseOperations,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 20] = [
         Permission::ManageKeys,
         Permission::PublishPolicy,
         Permission::ReadPolicy,
@@ -120,6 +122,7 @@ impl Permission {
         Permission::ReadReports,
         Permission::RunReports,
         Permission::ManageHolds,
+        Permission::CeaseOperations,
     ];
 }
 
@@ -129,7 +132,7 @@ pub fn allows(role: Role, perm: Permission) -> bool {
     use Permission as P;
     match role {
         Role::Admin => true,
-        Role::Operator => !matches!(perm, P::ManageKeys | P::PublishPolicy),
+        Role::Operator => !matches!(perm, P::ManageKeys | P::PublishPolicy | P::CeaseOperations),
         Role::App => matches!(
             perm,
             P::ReadPolicy

@@ -49,13 +49,21 @@ pub const INCIDENT_ANNOUNCEMENT: &str = "incident.announcement";
 /// Subscription of the tenant's SMS gateway: identity-verification codes by text
 /// message. Only a webhook target that names this kind explicitly receives them.
 pub const VERIFICATION_SMS: &str = "verification.sms";
+/// Message kind of a cessation notice about one affected person (to the tenant's
+/// push webhook, or by email to the person).
+pub const CESSATION_NOTICE: &str = "cessation.notice";
+/// Message kind of a cessation announcement (too many people, or some cannot be
+/// told individually).
+pub const CESSATION_ANNOUNCEMENT: &str = "cessation.announcement";
 /// The kinds a notify target may subscribe to.
-pub const KINDS: [&str; 5] = [
+pub const KINDS: [&str; 7] = [
     DELETION_NOTICE,
     REQUEST_ALARM,
     INCIDENT_NOTICE,
     INCIDENT_ANNOUNCEMENT,
     VERIFICATION_SMS,
+    CESSATION_NOTICE,
+    CESSATION_ANNOUNCEMENT,
 ];
 
 /// Why a text message was not handed to the gateway.
@@ -529,7 +537,7 @@ fn email_text(m: &OutboxMessage) -> (String, String) {
              一项个人信息主体请求即将或已经超过法定期限。"
                 .to_owned(),
         ),
-        INCIDENT_NOTICE | INCIDENT_ANNOUNCEMENT => {
+        INCIDENT_NOTICE | INCIDENT_ANNOUNCEMENT | CESSATION_NOTICE | CESSATION_ANNOUNCEMENT => {
             // The payload carries the notice already written in both languages.
             let text = |k: &str| data.get(k).and_then(|v| v.as_str()).unwrap_or_default();
             return (

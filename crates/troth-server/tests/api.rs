@@ -375,6 +375,8 @@ async fn permission_matrix(backend: Backend) {
             (P::ReadReports, s.get("/v1/reports/aggregate", &token).await),
             (P::RunReports, s.post("/v1/retention/sweeps", &token, json!({ "dry_run": true })).await),
             (P::ManageHolds, s.get("/v1/holds", &token).await),
+            // The s002 pack has no [cessation]: an admin is refused 422, nothing stops.
+            (P::CeaseOperations, s.post("/v1/cessations", &token, json!({ "service": "s002-template" })).await),
         ];
         assert_eq!(calls.len(), P::ALL.len(), "one call per permission");
         // Routes beyond the one per permission, each with the permission it needs.
@@ -390,6 +392,7 @@ async fn permission_matrix(backend: Backend) {
             )
             .await,
         ));
+        calls.push((P::ReadReports, s.get("/v1/cessations", &token).await));
         for (perm, r) in calls {
             assert_ne!(r.status, StatusCode::UNAUTHORIZED, "{role:?} {perm:?}");
             let forbidden = r.status == StatusCode::FORBIDDEN;
@@ -724,6 +727,8 @@ async fn openapi_describes_every_operation() {
         "GET /v1/audit",
         "GET /v1/audit/verify",
         "GET /v1/calendar",
+        "GET /v1/cessations",
+        "GET /v1/cessations/{cessation}",
         "GET /v1/exports/{token}",
         "GET /v1/holds",
         "GET /v1/holds/{hold}",
@@ -752,6 +757,7 @@ async fn openapi_describes_every_operation() {
         "GET /v1/subjects/{subject}/disclosures",
         "GET /v1/subjects/{subject}/vault/{category}/{record}",
         "GET /v1/tenant",
+        "POST /v1/cessations",
         "POST /v1/consents",
         "POST /v1/decisions",
         "POST /v1/decisions/batch",

@@ -1087,3 +1087,35 @@ async fn console_calendar_is_changed_by_admins_and_refused_to_operators() {
         "nothing changed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_console_pages_need_a_session_carry_the_csp_and_speak_chinese() {
+    let s = Server::start(Backend::Sqlite).await;
+    let (_, admin) = s.tenant("Acme").await;
+    let pages = [
+        ("/console/incidents", "登记安全事件"),
+        ("/console/reports", "汇总报告"),
+        ("/console/holds", "设立保留"),
+        ("/console/calendar", "法定节假日"),
+    ];
+    let mut anon = Browser::new(&s);
+    for (path, _) in pages {
+        assert_eq!(location(&anon.get(path).await), "/console/signin", "{path}");
+    }
+    let mut b = Browser::new(&s);
+    b.lang = Some("zh-CN");
+    console_sign_in(&mut b, &admin).await;
+    for (path, zh) in pages {
+        let r = b.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text());
+        assert_eq!(
+            r.header("content-security-policy"),
+            Some(troth_server::web::CSP)
+        );
+        assert!(r.text().contains(zh), "{path} in Chinese");
+        assert!(
+            r.text().contains(r#"aria-current="page""#),
+            "{path} marked in the nav"
+        );
+    }
+}

@@ -19,6 +19,7 @@
 
 pub mod any;
 pub mod calendar;
+pub mod cessation;
 pub mod config;
 pub mod error;
 pub mod incidents;
@@ -37,6 +38,7 @@ pub mod vault_list;
 
 pub use any::AnyStore;
 pub use calendar::{CalendarDay, CalendarDayKind, CalendarStore};
+pub use cessation::{CessationProgress, CessationRecord, CessationStore, NewCessation};
 pub use config::StoreConfig;
 pub use error::{Result, StoreError};
 pub use incidents::{IncidentRecord, IncidentStep, IncidentStore, IncidentUpdate};

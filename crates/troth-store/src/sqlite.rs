@@ -28,6 +28,7 @@ const DATA_MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/sqlite/0006_outbox.sql")),
     (7, include_str!("../migrations/sqlite/0007_retention.sql")),
     (9, include_str!("../migrations/sqlite/0009_incidents.sql")),
+    (10, include_str!("../migrations/sqlite/0010_cessation.sql")),
     (11, include_str!("../migrations/sqlite/0011_calendar.sql")),
 ];
 const KEY_MIGRATIONS: &[(i64, &str)] =
@@ -55,6 +56,7 @@ include!("retention_impl.rs");
 include!("outbox_impl.rs");
 include!("incidents_impl.rs");
 include!("calendar_impl.rs");
+include!("cessation_impl.rs");
 include!("rotation.rs");
 include!("vault_list_impl.rs");
 

@@ -44,6 +44,9 @@ enum Command {
     /// Retention: delete or anonymize due records now, or list them (`--dry-run`).
     #[command(subcommand)]
     Retention(cmd::retention::RetentionCommand),
+    /// Cessation of operations: stop a service, notify people, delete its data.
+    #[command(subcommand)]
+    Cessation(cmd::cessation::CessationCommand),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Keys(c) => cmd::keys::run(c),
         Command::Audit(c) => cmd::audit::run(c),
         Command::Retention(c) => cmd::retention::run(c),
+        Command::Cessation(c) => cmd::cessation::run(c),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

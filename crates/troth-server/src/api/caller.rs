@@ -87,6 +87,7 @@ fn perm_text(p: Permission) -> &'static str {
         Permission::ReadReports => "read reports",
         Permission::RunReports => "generate reports and run retention sweeps",
         Permission::ManageHolds => "manage legal holds",
+        Permission::CeaseOperations => "cease operations",
     }
 }
 

@@ -15,6 +15,7 @@ use crate::api::caller::Caller;
 use crate::api::state::{AppState, TenantRuntime};
 use crate::api::{bad, existing_subject, no_policy, runtime, signals};
 use crate::auth::Permission;
+use crate::cessation::ceased_decision;
 use crate::error::{ApiError, ProblemKind};
 use crate::extract::ApiJson;
 
@@ -71,6 +72,19 @@ fn answer(d: Decision, version: &str) -> Answer {
         basis: d.basis,
         version: version.to_owned(),
     }
+}
+
+/// What has ceased in the caller's tenant. Asked before the decision index, so a
+/// cessation wins over anything cached there (staleness bound: [`crate::cessation::REFRESH`]).
+pub async fn ceased(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Arc<crate::cessation::Stopped>, ApiError> {
+    state
+        .cessations
+        .stopped(&state.store, &caller.tenant)
+        .await
+        .map_err(crate::api::store_error)
 }
 
 /// Checks and converts one question (field paths prefixed with `prefix`).
@@ -148,10 +162,16 @@ pub async fn single(
     caller.require(Permission::Decide)?;
     let rt = runtime(&state, &caller).await?;
     let (subject, req) = request(&state, &rt, &caller, &q, signals(&headers), "").await?;
+    let stopped = ceased(&state, &caller).await?;
     let ix = rt.index.read().await;
     let ix = ix.as_ref().ok_or_else(no_policy)?;
     let version = ix.policy().version().hash.to_string();
-    Ok(axum::Json(answer(ix.decide(subject, &req), &version)))
+    let d = if stopped.covers(q.service.as_deref()) {
+        ceased_decision()
+    } else {
+        ix.decide(subject, &req)
+    };
+    Ok(axum::Json(answer(d, &version)))
 }
 
 /// Many questions at once.
@@ -196,12 +216,21 @@ pub async fn batch(
     for (i, q) in b.items.iter().enumerate() {
         reqs.push(request(&state, &rt, &caller, q, sig, &format!("items[{i}].")).await?);
     }
+    let stopped = ceased(&state, &caller).await?;
     let ix = rt.index.read().await;
     let ix = ix.as_ref().ok_or_else(no_policy)?;
     let version = ix.policy().version().hash.to_string();
     let items = reqs
         .iter()
-        .map(|(s, r)| answer(ix.decide(*s, r), &version))
+        .zip(&b.items)
+        .map(|((s, r), q)| {
+            let d = if stopped.covers(q.service.as_deref()) {
+                ceased_decision()
+            } else {
+                ix.decide(*s, r)
+            };
+            answer(d, &version)
+        })
         .collect();
     Ok(axum::Json(BatchAnswer { items }))
 }

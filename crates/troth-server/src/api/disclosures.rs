@@ -154,7 +154,10 @@ pub async fn record(
         at: Some(at),
     };
     let (subject, req) = request(&state, &rt, &caller, &q, signals(&headers), "").await?;
-    let decision = {
+    let stopped = crate::api::decisions::ceased(&state, &caller).await?;
+    let decision = if stopped.covers(None) {
+        crate::cessation::ceased_decision()
+    } else {
         let ix = rt.index.read().await;
         ix.as_ref().ok_or_else(no_policy)?.decide(subject, &req)
     };

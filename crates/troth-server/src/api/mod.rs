@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod calendar;
 pub mod caller;
+pub mod cessations;
 pub mod consents;
 pub mod decisions;
 pub mod disclosures;
@@ -118,6 +119,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             put(outbox::put_target).delete(outbox::delete_target),
         )
         .route("/v1/retention/sweeps", post(retention::sweep))
+        .route(
+            "/v1/cessations",
+            post(cessations::start).get(cessations::list),
+        )
+        .route("/v1/cessations/{cessation}", get(cessations::get))
         .route("/v1/holds", post(holds::place).get(holds::list))
         .route("/v1/calendar", get(calendar::get).put(calendar::put))
         .route("/v1/holds/{hold}", get(holds::get).delete(holds::lift))

@@ -8,7 +8,7 @@ use axum::routing::get;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{calendar, holds, reports, retention};
+use crate::api::{calendar, cessations, holds, reports, retention};
 
 use crate::api::{
     audit, consents, decisions, disclosures, exports, incidents, keys, outbox, policies, requests,
@@ -56,6 +56,7 @@ impl Modify for BearerKeys {
         outbox::list, outbox::get, outbox::retry,
         outbox::put_target, outbox::list_targets, outbox::delete_target,
         retention::sweep,
+        cessations::start, cessations::list, cessations::get,
         holds::place, holds::list, holds::get, holds::lift,
         calendar::get, calendar::put,
         reports::aggregate, reports::generate_pia, reports::generate_ropa, reports::list_pia,
@@ -79,6 +80,8 @@ impl Modify for BearerKeys {
         outbox::MessageView, outbox::TargetBody, outbox::TargetView,
         retention::SweepRequest, retention::SweepResult, retention::DueView, retention::HeldView,
         holds::NewHoldBody, holds::HoldView,
+        crate::cessation::StartCessation, crate::cessation::CessationReport,
+        crate::cessation::NoticeProgress, crate::cessation::RecordProgress,
         calendar::DayInput, calendar::CalendarYearInput, calendar::DayView, calendar::CalendarView,
         reports::AggregateReport, reports::DocumentView,
         audit::Verification
@@ -96,6 +99,7 @@ impl Modify for BearerKeys {
         (name = "outbox", description = "Notifications: notify targets, delivery, dead letters"),
         (name = "retention", description = "Retention sweeps: due records deleted or anonymized"),
         (name = "holds", description = "Legal holds that keep data past retention and erasure"),
+        (name = "cessations", description = "Cessation of operations: collection stops, people are told, data goes"),
         (name = "calendar", description = "Public holidays and make-up working days for deadlines"),
         (name = "reports", description = "Aggregate statistics (k-anonymous), PIA and RoPA"),
         (name = "audit", description = "The hash-chained audit log")

@@ -240,6 +240,8 @@ pub struct AppState {
     pub code_key: [u8; 32],
     /// Derives the secrets webhook notifications are signed with.
     pub notify_key: [u8; 32],
+    /// Ceased services per tenant, checked before every decision.
+    pub cessations: crate::cessation::CessationCache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -261,6 +263,7 @@ impl AppState {
             mailer: None,
             code_key: [0; 32],
             notify_key: [0; 32],
+            cessations: Default::default(),
             store,
             receipts,
             tenants: RwLock::new(HashMap::new()),

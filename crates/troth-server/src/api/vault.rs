@@ -115,6 +115,17 @@ pub async fn put(
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::VaultWrite)?;
     let (rt, id, key) = key(&state, &caller, &path).await?;
+    // Nothing is collected once the operation has ceased (writes carry no service,
+    // so only a cessation of the main service applies).
+    let stopped = crate::api::decisions::ceased(&state, &caller).await?;
+    if stopped.covers(None) {
+        return Err(ApiError::new(
+            ProblemKind::Unprocessable,
+            "the operation has ceased: no personal information is collected any more: service_ceased",
+        )
+        .field("purpose")
+        .hint("GET /v1/cessations shows the cessation"));
+    }
     let decision = check_purpose(&rt, id, &body.purpose, &path.1, &headers).await?;
     let never_stored = decision
         .obligations

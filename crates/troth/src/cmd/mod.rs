@@ -1,6 +1,7 @@
 //! One module per top-level subcommand.
 
 pub mod audit;
+pub mod cessation;
 pub mod demo;
 pub mod keys;
 pub mod policy;
