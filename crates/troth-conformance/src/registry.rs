@@ -26,11 +26,9 @@ const fn m(row: &'static str, reason: &'static str) -> Entry {
     }
 }
 
-const NOTICES: &str = "subject notices (#8) do not exist yet: no endpoint queues or lists notices";
-const INCIDENTS: &str = "incidents and their notices (#8) do not exist yet";
-const REPORTS: &str = "aggregate and k-anonymous reports (#8) do not exist yet";
-const SWEEP: &str = "the blocking part works (see the decision tests), but the retention sweep that deletes data collected without consent (#8) does not exist yet";
-const CONTROLLER: &str = "no transfer-of-controller event and no subject notices (#8) exist yet";
+const POLICY_NOTICES: &str = "publishing a version queues no notices to subjects: the outbox has no policy-change notice kind (it carries deletion.notice, request.alarm, incident.notice, incident.announcement and verification.sms only), and nothing lists the subjects to tell before the effective date";
+const CHILD_SWEEP: &str = "children without guardian consent are denied (guardian_consent_required, or child_not_accepted where the pack accepts no children), but no sweep deletes data collected from a child without it: retention plans each record's expiry from its purpose's rule only (troth-core retention.rs, the vault's expires_at), never from the subject's age band or guardian consent";
+const CONTROLLER: &str = "publishing a version that names a new controller makes consents need renewal where the earlier version did not bind the new holder (consent validity follows the diff), but there is no transfer-of-controller event and nothing notifies subjects: the outbox has no such notice kind";
 
 /// The registry: one entry per row of every promise table.
 pub const REGISTRY: &[Entry] = &[
@@ -64,7 +62,10 @@ pub const REGISTRY: &[Entry] = &[
         "S000 R09",
         "s000_r09_partners_get_only_declared_categories_and_purposes",
     ),
-    m("S000 R10", REPORTS),
+    t(
+        "S000 R10",
+        "s000_r10_public_statistics_only_counts_at_or_above_k",
+    ),
     tn(
         "S000 R11",
         "s000_r11_every_disclosure_records_one_of_the_bases",
@@ -93,9 +94,9 @@ pub const REGISTRY: &[Entry] = &[
         "S001 R05",
         "s001_r05_transfer_needs_separate_consent_logged_with_destination",
     ),
-    m(
+    t(
         "S001 R06",
-        "legal holds (#8) and deletion requests (#7) do not exist yet",
+        "s001_r06_legal_hold_keeps_records_through_deletion_citing_basis",
     ),
     tn(
         "S001 R07",
@@ -112,13 +113,13 @@ pub const REGISTRY: &[Entry] = &[
         "identity is proven by the one-time email code (POST /v1/requests/{id}/verification, …/confirm); access and correction are carried out outside troth, so only deletion's execution is observable",
     ),
     t("S001 R10", "s001_r10_tls_with_hsts"),
-    m(
+    t(
         "S001 R11",
-        "the retention sweep and legal holds (#8) do not exist yet",
+        "s001_r11_sweep_removes_expired_records_keeps_held_ones",
     ),
     t("S001 R12", "s001_r12_two_minor_bands"),
     t("S001 R13", "s001_r13_service_policy_overrides_main_policy"),
-    m("S001 R14", NOTICES),
+    m("S001 R14", POLICY_NOTICES),
     t(
         "S001 R15",
         "s001_r15_rights_reduction_needs_renewed_consent",
@@ -162,15 +163,24 @@ pub const REGISTRY: &[Entry] = &[
         "S002 R11",
         "s002_r11_public_disclosure_needs_separate_consent",
     ),
-    m("S002 R12", INCIDENTS),
-    m(
-        "S002 R13",
-        "access requests with deadlines and exports (#7) do not exist yet",
+    tn(
+        "S002 R12",
+        "s002_r12_breach_notices_every_affected_person_and_reports_to_regulator",
+        "troth delivers the email (decrypted only at delivery) and push (the tenant's incident.notice webhook) notices; letters and phone calls are the tenant's, from the text of GET /v1/incidents/{id}/notice",
     ),
-    m("S002 R14", "correction requests (#7) do not exist yet"),
+    tn(
+        "S002 R13",
+        "s002_r13_access_due_in_30_days_overdue_alarm_export_produced",
+        "the clock is moved past the due date by running the courier's alarm pass (troth_server::outbox::raise_alarms, what `troth serve` runs every alarm interval) at a later instant; the alarm is read in GET /v1/outbox and the DPO's inbox",
+    ),
     m(
+        "S002 R14",
+        "a correction request can be filed and completed, but completing it changes no value: the correction itself is written by the app key through PUT /v1/subjects/{id}/vault/… (S000 R01), not by the request (the lead is building this)",
+    ),
+    tn(
         "S002 R15",
-        "crypto-shredding works (S002 R02), but deletion requests that notify the recipients in the disclosure ledger (#7) do not exist yet",
+        "s002_r15_deletion_notifies_every_recipient_backups_unreadable",
+        "the backup is a copy of the data database (the SQLite data file, or a pg_dump) taken before the deletion and restored beside the live key database",
     ),
     t(
         "S002 R16",
@@ -188,15 +198,18 @@ pub const REGISTRY: &[Entry] = &[
     ),
     m(
         "S002 R19",
-        "export and push to a third party (#7) do not exist yet",
+        "the export exists (JSON, CSV per category and a bilingual page; see S002 R13), but a copy request's `to_third_party` is only recorded: nothing pushes the bundle to a third-party endpoint (the lead is building this)",
     ),
-    m("S002 R20", "explanation requests (#7) do not exist yet"),
+    m(
+        "S002 R20",
+        "an explanation request can be filed, but nothing answers it with the purposes, logic summary and inputs recorded for a decision: decisions are not recorded per subject (the lead is building this)",
+    ),
     tn(
         "S002 R21",
         "s002_r21_verification_free_limit_and_listed_refusals",
         "the fifth request is flagged `fee_may_apply` in the POST /v1/requests answer; charging the fee is outside troth",
     ),
-    m("S002 R22", SWEEP),
+    m("S002 R22", CHILD_SWEEP),
     t(
         "S002 R23",
         "s002_r23_old_version_until_the_new_one_takes_effect",
@@ -208,9 +221,10 @@ pub const REGISTRY: &[Entry] = &[
     // S003 — coach app
     t("S003 R01", "s003_r01_basic_never_blocked"),
     t("S003 R02", "s003_r02_browse_without_registering"),
-    m(
+    tn(
         "S003 R03",
-        "the phone is stored only encrypted (an identity of POST /v1/subjects), but there is no phone/SMS verification flow",
+        "s003_r03_phone_in_vault_verified_by_sms",
+        "troth has no registration endpoint of its own (the app sends its sign-up code): the SMS one-time code is shown where troth sends one, on a rights request (POST /v1/requests/{id}/verification?channel=sms through the tenant's verification.sms gateway), proving the person holds the number on file",
     ),
     t(
         "S003 R04",
@@ -239,7 +253,7 @@ pub const REGISTRY: &[Entry] = &[
     t("S003 R12", "s003_r12_decision_on_an_exemption_records_it"),
     m(
         "S003 R13",
-        "cessation of operations (#8) does not exist yet",
+        "no `cessation` command or endpoint exists yet: nothing stops collection decisions for the whole service, queues the notices or sweeps all data (another engineer is building it)",
     ),
     tn(
         "S003 R14",
@@ -253,7 +267,11 @@ pub const REGISTRY: &[Entry] = &[
         "s003_r17_role_based_access_audit_verified",
         "the audit log is verified through GET /v1/audit/verify, the same check as `troth audit verify`",
     ),
-    m("S003 R18", INCIDENTS),
+    tn(
+        "S003 R18",
+        "s003_r18_incident_push_to_each_or_one_announcement",
+        "\"per-user notice impossible\" is the pack's announcement_threshold (10,000 people), lowered to 1 in a second version to test it with two people",
+    ),
     t("S003 R19", "s003_r19_purpose_change_needs_consent"),
     t("S003 R20", "s003_r20_partner_sharing_gated_and_logged"),
     t("S003 R21", "s003_r21_public_disclosure_gate"),
@@ -266,11 +284,11 @@ pub const REGISTRY: &[Entry] = &[
     // S004 — MobTech
     m(
         "S004 R01",
-        "developers are tenants, and tenant registration stores no phone number",
+        "developers are tenants, and tenants are created by the operator (`troth` bootstrap) with a name only: no developer-account registration stores a phone number in the vault",
     ),
     m(
         "S004 R02",
-        "the developer certification workflow (states, ID/USCC checksum validation) does not exist",
+        "the pack declares the certification categories (one_of name + ID number, or company + credit code), but no certification workflow exists: no states, no third-party check or manual fallback, no PRC ID / USCC checksum validation",
     ),
     t("S004 R03", "s004_r03_sdk_needs_attestation"),
     t("S004 R04", "s004_r04_cross_sdk_use_denied"),
@@ -279,7 +297,10 @@ pub const REGISTRY: &[Entry] = &[
         "s004_r05_separate_consent_per_sensitive_category",
     ),
     t("S004 R06", "s004_r06_forbidden_categories_rejected"),
-    m("S004 R07", REPORTS),
+    t(
+        "S004 R07",
+        "s004_r07_data_service_deidentified_reports_k_anonymous",
+    ),
     t(
         "S004 R08",
         "s004_r08_affiliate_declared_logged_purpose_change_needs_consent",
@@ -292,15 +313,19 @@ pub const REGISTRY: &[Entry] = &[
         "S004 R10",
         "s004_r10_disclosure_by_law_records_its_exemption",
     ),
-    m("S004 R11", INCIDENTS),
-    m("S004 R12", "PIA/RoPA reports (#8) do not exist yet"),
+    t(
+        "S004 R11",
+        "s004_r11_incident_workflow_notice_and_regulator_report",
+    ),
+    t("S004 R12", "s004_r12_pia_and_ropa_from_pack_and_ledgers"),
     t(
         "S004 R13",
         "s004_r13_channels_rendered_requests_record_their_channel",
     ),
-    m(
+    tn(
         "S004 R14",
-        "deletion requests that propagate to recipients in the disclosure ledger (#7) do not exist yet",
+        "s004_r14_deletion_propagates_to_recipients",
+        "a recipient without a notify target is told nothing: its notice is dead-lettered in the outbox, naming it, for an operator to route",
     ),
     t("S004 R15", "s004_r15_withdrawal_immediate"),
     tn(
@@ -310,7 +335,7 @@ pub const REGISTRY: &[Entry] = &[
     ),
     m(
         "S004 R17",
-        "export and push to a third party (#7) do not exist yet",
+        "the export exists (see S002 R13), but a copy request's `to_third_party` is only recorded: nothing pushes the bundle to a designated third party (the lead is building this)",
     ),
     tn(
         "S004 R18",
@@ -324,18 +349,18 @@ pub const REGISTRY: &[Entry] = &[
     ),
     m(
         "S004 R20",
-        "routing end-user requests to the developer tenant (#7) does not exist yet",
+        "end users can be verified directly (one-time codes by email or SMS), but nothing routes an end user's request to the developer tenant whose app collected the data (the lead is building this)",
     ),
     t("S004 R21", "s004_r21_refusal_cites_a_pack_reason"),
-    m("S004 R22", SWEEP),
+    m("S004 R22", CHILD_SWEEP),
     t("S004 R23", "s004_r23_cross_border_denied"),
-    m(
+    t(
         "S004 R24",
-        "retention per purpose and holds citing an exception (#8) do not exist yet",
+        "s004_r24_retention_per_purpose_holds_cite_one_of_four",
     ),
     m(
         "S004 R25",
-        "the diff classifier flags the criteria (GET /v1/policies/{v}/diff), but notices (#8) are not queued",
+        "the diff classifier flags the criteria (GET /v1/policies/{v}/diff), but publishing a significant version queues no notices: the outbox has no policy-change notice kind, and no email goes to the services' users",
     ),
     tn(
         "S004 R26",

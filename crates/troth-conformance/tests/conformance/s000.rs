@@ -355,3 +355,82 @@ pub async fn s000_r12_wrong_role_denied_and_audited(b: Backend) {
     assert_eq!(v.status, StatusCode::OK, "{}", v.text());
     assert_eq!(v.json()["intact"], true, "{}", v.text());
 }
+
+pub async fn s000_r10_public_statistics_only_counts_at_or_above_k(b: Backend) {
+    let t = T::start(b, PACK).await;
+    // Eleven people use personalisation, two device optimisation.
+    let mut ids = Vec::new();
+    for i in 0..13 {
+        let email = format!("stats.person{i}@example.com");
+        let sub = t
+            .subject(json!({ "identities": [{ "kind": "email", "value": email }],
+                "age": { "band": "adult" } }))
+            .await;
+        let purpose = if i < 11 {
+            "personalisation"
+        } else {
+            "device-optimisation"
+        };
+        t.give(&sub, purpose).await;
+        ids.push((sub, email));
+    }
+    let auditor = t.key("auditor", None).await;
+    let r = t.get_as("/v1/reports/aggregate", &auditor).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let report = r.json();
+    assert_eq!(report["k"], 10, "the pack's report_k");
+    // Every count shown is 0 or at least k; smaller groups are hidden (null).
+    for d in report["distributions"].as_array().unwrap() {
+        for n in d["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| &c["count"])
+            .chain([&d["total"]])
+        {
+            if let Some(n) = n.as_u64() {
+                assert!(n == 0 || n >= 10, "a group below k is shown: {d}");
+            }
+        }
+    }
+    let dist = |name: &str| {
+        report["distributions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {report}"))
+            .clone()
+    };
+    let cell = |d: &serde_json::Value, label: &str| {
+        d["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["label"] == label)
+            .unwrap()["count"]
+            .clone()
+    };
+    let given = dist("consent_given_by_purpose");
+    assert_eq!(cell(&given, "personalisation"), 11, "{given}");
+    assert_eq!(
+        cell(&given, "device-optimisation"),
+        serde_json::Value::Null,
+        "two people are below k: {given}"
+    );
+    // No identifier leaves: neither subject ids nor contact details, in JSON or CSV.
+    let csv = t.get_as("/v1/reports/aggregate?format=csv", &auditor).await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.text());
+    assert!(
+        csv.text()
+            .contains("consent_given_by_purpose,personalisation,11"),
+        "{}",
+        csv.text()
+    );
+    for text in [r.text(), csv.text()] {
+        for (sub, email) in &ids {
+            assert!(!text.contains(sub.as_str()), "a subject id in the report");
+            assert!(!text.contains(email.as_str()), "an email in the report");
+        }
+    }
+}

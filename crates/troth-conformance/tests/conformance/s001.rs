@@ -505,3 +505,199 @@ pub async fn s001_r16_complaint_tracked_to_an_answer(b: Backend) {
         "an answered complaint is closed"
     );
 }
+
+pub async fn s001_r06_legal_hold_keeps_records_through_deletion_citing_basis(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    let email = store(&t, &sub, "email", "primary", "wang.fang@example.com").await;
+    let post = store(&t, &sub, "user-content", "post-1", "Evidence in a lawsuit").await;
+    // A court order keeps this person's posts; a reason outside the pack's is refused.
+    let r = t
+        .send(
+            Method::POST,
+            "/v1/holds",
+            &t.admin,
+            json!({ "subject": sub, "category": "user-content", "reason": "because" }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["field"], "reason");
+    let hold = t
+        .hold(
+            json!({ "subject": sub, "category": "user-content", "reason": "court-order",
+            "note": "case 2026-17" }),
+        )
+        .await;
+    assert_eq!(
+        hold["reason_text"],
+        "Must be retained to comply with a court order or other legal procedure"
+    );
+
+    let req = t
+        .request(json!({ "subject": sub, "kind": "deletion", "channel": "in_app" }))
+        .await;
+    let id = req["request_id"].as_str().unwrap().to_owned();
+    for cmd in ["start_verification", "verified"] {
+        let r = t.transition(&id, json!({ "command": cmd })).await;
+        assert_eq!(r.status, StatusCode::OK, "{cmd}: {}", r.text());
+    }
+    // Completing as if everything went is refused, naming the hold's reason…
+    let r = t
+        .transition(
+            &id,
+            json!({ "command": "complete", "outcome": { "kind": "fulfilled" } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert_eq!(r.json()["field"], "outcome");
+    assert!(r.text().contains("court-order"), "{}", r.text());
+    // …and so is citing a basis that is not the hold's.
+    let r = t
+        .transition(
+            &id,
+            json!({ "command": "complete",
+            "outcome": { "kind": "fulfilled_with_holds", "holds": ["local-law"] } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert_eq!(t.rights_request(&id).await["status"], "in_progress");
+    // The partial completion cites the basis.
+    let r = t
+        .transition(
+            &id,
+            json!({ "command": "complete",
+            "outcome": { "kind": "fulfilled_with_holds", "holds": ["court-order"] } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let done = r.json();
+    assert_eq!(done["status"], "completed");
+    let last = done["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        last["command"]["outcome"],
+        json!({ "kind": "fulfilled_with_holds", "holds": ["court-order"] }),
+        "{last}"
+    );
+    assert!(last["to"].to_string().contains("court-order"), "{last}");
+    // The held posts are kept; the rest is gone.
+    let r = t.get(&post).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["value"], "Evidence in a lawsuit");
+    assert_eq!(t.get(&email).await.status, StatusCode::NOT_FOUND);
+    let log = t.audit_actions().await;
+    for a in ["hold.placed", "request.completed"] {
+        assert!(log.iter().any(|e| e["action"] == a), "{a} not audited");
+    }
+}
+
+pub async fn s001_r11_sweep_removes_expired_records_keeps_held_ones(b: Backend) {
+    const PAST: &str = "2020-01-01T00:00:00Z";
+    let t = T::start(b, PACK).await;
+    let (gone, anonymous, held) = (t.adult().await, t.adult().await, t.adult().await);
+    // Operations logs are deleted at their end; improvement data is anonymized.
+    t.store(
+        &gone,
+        "log-info",
+        "l1",
+        "service-operations",
+        "login from Shenzhen",
+        Some(PAST),
+    )
+    .await;
+    t.store(
+        &gone,
+        "device-id",
+        "d1",
+        "service-operations",
+        "device A",
+        None,
+    )
+    .await;
+    t.give(&anonymous, "service-improvement").await;
+    t.store(
+        &anonymous,
+        "log-info",
+        "l1",
+        "service-improvement",
+        "clicked 3 times",
+        Some(PAST),
+    )
+    .await;
+    t.store(
+        &held,
+        "log-info",
+        "l1",
+        "service-operations",
+        "login from Beijing",
+        Some(PAST),
+    )
+    .await;
+    let hold = t
+        .hold(json!({ "subject": held, "reason": "government-requirement" }))
+        .await;
+    let hold_id = hold["hold_id"].as_str().unwrap();
+
+    // The dry run says what would go and changes nothing.
+    let dry = t.sweep(true).await;
+    let planned: Vec<(String, String)> = dry["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["subject"].as_str().unwrap().to_owned(),
+                r["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        planned.contains(&(gone.clone(), "delete".to_owned())),
+        "{dry}"
+    );
+    assert!(
+        planned.contains(&(anonymous.clone(), "anonymize".to_owned())),
+        "{dry}"
+    );
+    assert!(!planned.iter().any(|(s, _)| *s == held), "held: {dry}");
+    assert_eq!(
+        t.read(&gone, "log-info", "l1", "service-operations")
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let done = t.sweep(false).await;
+    assert_eq!(done["deleted"], 1, "{done}");
+    assert_eq!(done["anonymized"], 1, "{done}");
+    assert_eq!(done["held"][0]["hold_id"], hold_id, "{done}");
+    assert_eq!(done["held"][0]["reason"], "government-requirement");
+    assert_eq!(done["held"][0]["records"], 1);
+    for (sub, purpose) in [
+        (&gone, "service-operations"),
+        (&anonymous, "service-improvement"),
+    ] {
+        assert_eq!(
+            t.read(sub, "log-info", "l1", purpose).await.status,
+            StatusCode::NOT_FOUND,
+            "expired"
+        );
+    }
+    // Not yet expired, and held: kept.
+    assert_eq!(
+        t.read(&gone, "device-id", "d1", "service-operations")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = t.read(&held, "log-info", "l1", "service-operations").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["value"], "login from Beijing");
+    assert!(
+        t.audit_actions()
+            .await
+            .iter()
+            .any(|e| e["action"] == "retention.swept"),
+        "the sweep is audited"
+    );
+}

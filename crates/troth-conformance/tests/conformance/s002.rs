@@ -465,3 +465,332 @@ pub async fn s002_r21_verification_free_limit_and_listed_refusals(b: Backend) {
         }
     }
 }
+
+pub async fn s002_r12_breach_notices_every_affected_person_and_reports_to_regulator(b: Backend) {
+    let sink = SmtpSink::start().await;
+    let t = T::start_with(b, PACK, |c| sink.configure(c)).await;
+    t.run_outbox();
+    let push = Receiver::start().await;
+    let secret = t
+        .notify_target(
+            "app-push",
+            json!({ "webhook": push.url, "events": ["incident.notice"] }),
+        )
+        .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Three people whose email addresses leaked; one who gave only a phone number.
+    let mut affected = Vec::new();
+    for i in 0..3 {
+        let email = format!("breach.person{i}@example.com");
+        let sub = t
+            .subject(json!({ "identities": [{ "kind": "email", "value": email }],
+                "age": { "band": "adult" } }))
+            .await;
+        affected.push((sub, email));
+    }
+    let spared = t
+        .subject(
+            json!({ "identities": [{ "kind": "phone", "value": "+8613800138000" }],
+            "age": { "band": "adult" } }),
+        )
+        .await;
+
+    let (id, notified) = t.breach(incident(&["identity.email"])).await;
+    assert_eq!(notified["status"], "notified");
+    assert_eq!(notified["affected"], 3, "{notified}");
+    t.settle_outbox().await;
+
+    // Each affected person gets the notice by mail, with what the law asks for, in
+    // both languages…
+    let mail = sink.all();
+    assert_eq!(mail.len(), 3, "one letter per affected person");
+    for (_, email) in &affected {
+        let m = mail
+            .iter()
+            .find(|m| m.contains(email.as_str()))
+            .unwrap_or_else(|| panic!("no notice to {email}"));
+        for part in [
+            "Personal information involved: email address",
+            "Cause: A misconfigured access rule.",
+            "Possible harm: Phishing messages.",
+            "What we have done: The rule was fixed",
+            "What you can do: Be wary",
+            "Contact us:",
+            "涉及的个人信息种类：电子邮箱地址",
+            "您可以采取的减轻危害的措施",
+        ] {
+            assert!(m.contains(part), "{part} missing from {m}");
+        }
+    }
+    // …and a push through the app, signed, naming only the person's id.
+    let pushed: Vec<String> = push
+        .bodies()
+        .iter()
+        .map(|v| v["data"]["subject"].as_str().unwrap().to_owned())
+        .collect();
+    let mut want: Vec<String> = affected.iter().map(|(s, _)| s.clone()).collect();
+    let mut got = pushed.clone();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want, "one push per affected person");
+    assert!(!pushed.contains(&spared), "not affected, not told");
+    push.assert_signed(&secret);
+    assert!(
+        !push
+            .bodies()
+            .iter()
+            .any(|v| v.to_string().contains("@example.com")),
+        "no address leaves through the push"
+    );
+
+    // The regulator's report: JSON and a bilingual page.
+    let r = t
+        .get_as(&format!("/v1/incidents/{id}/report"), &t.operator)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let rep = r.json();
+    assert_eq!(rep["affected"], 3);
+    assert_eq!(rep["notification"]["mode"], "individual");
+    let steps: Vec<&str> = rep["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["created", "assessed", "notified"]);
+    let html = t
+        .get_as(
+            &format!("/v1/incidents/{id}/report?format=html"),
+            &t.operator,
+        )
+        .await;
+    assert_eq!(html.status, StatusCode::OK);
+    for text in [
+        "个人信息安全事件报告",
+        "A misconfigured access rule.",
+        "访问规则配置错误",
+    ] {
+        assert!(html.text().contains(text), "{text} missing from the report");
+    }
+}
+
+pub async fn s002_r13_access_due_in_30_days_overdue_alarm_export_produced(b: Backend) {
+    let sink = SmtpSink::start().await;
+    let t = T::start_with(b, PACK, |c| sink.configure(c)).await;
+    t.run_outbox();
+    t.notify_target(
+        "dpo",
+        json!({ "email": "dpo@template.example", "events": ["request.alarm"] }),
+    )
+    .await;
+    let sub = registered(&t).await;
+    t.store(
+        &sub,
+        "email",
+        "main",
+        "registration",
+        "han.mei@example.com",
+        None,
+    )
+    .await;
+    let own = t.key("subject", Some(&sub)).await;
+    let req = t
+        .request_as(
+            &own,
+            json!({ "subject": sub, "kind": "access", "channel": "privacy_center" }),
+        )
+        .await;
+    let id = req["request_id"].as_str().unwrap().to_owned();
+    // Due at the end of the 30th day after receipt.
+    let left = secs(ts(&req["received"]), ts(&req["due"]));
+    assert!(
+        (30 * DAY..=31 * DAY).contains(&left),
+        "received + 30 days, got {left}s"
+    );
+    assert_eq!(req["alarm"], "none");
+    assert!(!t.request_ids("overdue").await.contains(&id));
+
+    // The courier's alarm pass, run at an instant past the due date.
+    let late = ts(&req["due"]) + jiff::SignedDuration::from_secs(3600);
+    let raised = troth_server::outbox::raise_alarms(&t.state, late)
+        .await
+        .unwrap();
+    assert_eq!(raised, 1, "one overdue alarm");
+    t.settle_outbox().await;
+    let alarm = t
+        .outbox()
+        .await
+        .into_iter()
+        .find(|m| m["message_id"] == format!("alarm:{id}:overdue:dpo"))
+        .expect("the overdue alarm");
+    assert_eq!(alarm["status"], "delivered", "{alarm}");
+    let mail = sink.all();
+    assert!(
+        mail.iter()
+            .any(|m| m.contains("dpo@template.example") && m.contains("overdue")),
+        "{mail:?}"
+    );
+    assert!(
+        !mail.iter().any(|m| m.contains("han.mei@example.com")),
+        "no personal information in the alarm"
+    );
+
+    // Carried out: the person downloads their data once.
+    for cmd in [
+        json!({ "command": "start_verification" }),
+        json!({ "command": "verified" }),
+        json!({ "command": "complete", "outcome": { "kind": "fulfilled" } }),
+    ] {
+        let r = t.transition(&id, cmd.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{cmd}: {}", r.text());
+    }
+    let r = t
+        .send(
+            Method::POST,
+            &format!("/v1/requests/{id}/export"),
+            &own,
+            json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let link = r.json()["download"].as_str().unwrap().to_owned();
+    let get = || t.call(Method::GET, &link, None, axum::body::Body::empty(), &[]);
+    let zip = get().await;
+    assert_eq!(zip.status, StatusCode::OK, "{}", zip.text());
+    let files = unzip(&zip.body);
+    let file = |name: &str| {
+        files
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{name} missing from the export"))
+            .1
+            .clone()
+    };
+    let data: serde_json::Value = serde_json::from_slice(&file("data.json")).unwrap();
+    assert_eq!(data["vault"][0]["category"], "email", "{data}");
+    assert_eq!(
+        data["vault"][0]["values"][0]["value"],
+        "han.mei@example.com"
+    );
+    let csv = String::from_utf8(file("categories/email.csv")).unwrap();
+    assert!(csv.contains("han.mei@example.com"), "{csv}");
+    let page = String::from_utf8(file("index.html")).unwrap();
+    assert!(page.contains("han.mei@example.com"));
+    assert_eq!(get().await.status, StatusCode::GONE, "the link works once");
+}
+
+pub async fn s002_r15_deletion_notifies_every_recipient_backups_unreadable(b: Backend) {
+    let sink = SmtpSink::start().await;
+    let t = T::start_with(b, PACK, |c| sink.configure(c)).await;
+    t.run_outbox();
+    let node = Receiver::start().await;
+    let secret = t
+        .notify_target(
+            "sg-node",
+            json!({ "webhook": node.url, "recipient": "overseas-service-node",
+                "events": ["deletion.notice"] }),
+        )
+        .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.notify_target(
+        "affiliates",
+        json!({ "email": "privacy@affiliate.example", "recipient": "affiliates",
+            "events": ["deletion.notice"] }),
+    )
+    .await;
+    let (sub, other) = (registered(&t).await, registered(&t).await);
+    t.store(
+        &sub,
+        "email",
+        "main",
+        "registration",
+        "zhao.lei@example.com",
+        None,
+    )
+    .await;
+    t.store(
+        &other,
+        "email",
+        "main",
+        "registration",
+        "qian.yu@example.com",
+        None,
+    )
+    .await;
+    // The subject's data went to an affiliate and, with separate consent, abroad.
+    t.give(&sub, "cross-border-service").await;
+    t.give_scope(&sub, "cross-border-service", dest("SG")).await;
+    t.give_scope(&sub, "cross-border-service", rec("overseas-service-node"))
+        .await;
+    for d in [
+        json!({ "subject": sub, "purpose": "registration", "categories": ["name", "email"],
+            "recipient": "affiliates" }),
+        json!({ "subject": sub, "purpose": "cross-border-service", "categories": ["email"],
+            "recipient": "overseas-service-node", "destination": "SG" }),
+    ] {
+        let r = t.disclose(d).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    }
+    let backup = t.backup().await;
+
+    let r = t
+        .delete_by_request(&sub, json!({ "kind": "fulfilled" }))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["status"], "completed");
+    t.settle_outbox().await;
+
+    // Every recipient in the ledger is told to delete, and the notices went out.
+    let notices: Vec<serde_json::Value> = t
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|m| m["kind"] == "deletion.notice")
+        .collect();
+    let mut targets: Vec<&str> = notices
+        .iter()
+        .map(|m| m["target"].as_str().unwrap())
+        .collect();
+    targets.sort_unstable();
+    assert_eq!(targets, ["affiliates", "sg-node"], "{notices:?}");
+    assert!(
+        notices.iter().all(|m| m["status"] == "delivered"),
+        "{notices:?}"
+    );
+    let hooks = node.bodies();
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0]["data"]["subject"], sub.as_str());
+    assert_eq!(hooks[0]["data"]["recipient"], "overseas-service-node");
+    assert_eq!(
+        hooks[0]["data"]["disclosures"][0]["categories"],
+        json!(["email"])
+    );
+    node.assert_signed(&secret);
+    let mail = sink.all();
+    assert_eq!(mail.len(), 1);
+    assert!(mail[0].contains("privacy@affiliate.example"), "{}", mail[0]);
+    assert!(mail[0].contains(sub.as_str()), "names whose data to delete");
+    assert!(
+        !mail[0].contains("zhao.lei@example.com"),
+        "without the data itself"
+    );
+
+    // A backup taken before the deletion, restored: the deleted person's data can
+    // no longer be read (their key is gone); everybody else's still can.
+    let restored = t.restore(&backup).await;
+    let r = t
+        .read_on(&restored, &other, "email", "main", "registration")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["value"], "qian.yu@example.com");
+    let r = t
+        .read_on(&restored, &sub, "email", "main", "registration")
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    assert!(!r.text().contains("zhao.lei@example.com"));
+}

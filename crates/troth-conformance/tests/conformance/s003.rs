@@ -606,3 +606,181 @@ pub async fn s003_r09_profiling_consent_gated_targeting_opt_out(b: Backend) {
     t.targeting(&sub, false).await;
     allowed(&t.ask(&sub, "personalised-content", &cats).await);
 }
+
+pub async fn s003_r03_phone_in_vault_verified_by_sms(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let gateway = Receiver::start().await;
+    let sub = t
+        .subject(
+            json!({ "identities": [{ "kind": "phone", "value": "+86 138 0013 8003" }],
+            "age": { "band": "adult" } }),
+        )
+        .await;
+    // Registration takes the phone number and the SMS code, and keeps the number in
+    // the vault.
+    allowed(&t.ask(&sub, "registration", &["phone", "sms-code"]).await);
+    t.store(
+        &sub,
+        "phone",
+        "primary",
+        "registration",
+        "+86 138 0013 8003",
+        None,
+    )
+    .await;
+    let r = t.read(&sub, "phone", "primary", "registration").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["value"], "+86 138 0013 8003");
+
+    // Proving the number: a one-time code by SMS through the tenant's gateway.
+    let own = t.key("subject", Some(&sub)).await;
+    let id = t
+        .request_as(
+            &own,
+            json!({ "subject": sub, "kind": "deletion", "channel": "in_app" }),
+        )
+        .await["request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let send = format!("/v1/requests/{id}/verification?channel=sms");
+    let r = t.send(Method::POST, &send, &own, json!({}), &[]).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no gateway yet: {}",
+        r.text()
+    );
+    assert_eq!(r.json()["field"], "channel");
+    let secret = t
+        .notify_target(
+            "sms",
+            json!({ "webhook": gateway.url, "events": ["verification.sms"] }),
+        )
+        .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = t.send(Method::POST, &send, &own, json!({}), &[]).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    assert_eq!(r.json()["channel"], "sms");
+    assert_eq!(r.json()["to"], "***8003", "masked");
+    let sms = gateway.bodies();
+    assert_eq!(sms.len(), 1);
+    assert_eq!(sms[0]["to"], "+8613800138003");
+    gateway.assert_signed(&secret);
+    let text = sms[0]["text"].as_str().unwrap();
+    let code: String = text
+        .split("code is ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{text}"))
+        .chars()
+        .take(6)
+        .collect();
+    assert!(code.chars().all(|c| c.is_ascii_digit()), "{text}");
+    assert_eq!(t.rights_request(&id).await["status"], "verifying");
+    let confirm = format!("/v1/requests/{id}/verification/confirm");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = t
+        .send(Method::POST, &confirm, &own, json!({ "code": wrong }), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let r = t
+        .send(Method::POST, &confirm, &own, json!({ "code": code }), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["status"], "in_progress", "the number is proven");
+    // The code is kept nowhere troth shows.
+    assert!(
+        !serde_json::Value::from(t.outbox().await)
+            .to_string()
+            .contains(&code)
+    );
+}
+
+pub async fn s003_r18_incident_push_to_each_or_one_announcement(b: Backend) {
+    let t = T::start(b, PACK).await;
+    t.run_outbox();
+    let push = Receiver::start().await;
+    t.notify_target(
+        "app-push",
+        json!({ "webhook": push.url, "events": ["incident.notice"] }),
+    )
+    .await;
+    let site = Receiver::start().await;
+    t.notify_target(
+        "site",
+        json!({ "webhook": site.url, "events": ["incident.announcement"] }),
+    )
+    .await;
+    let mut people = Vec::new();
+    for i in 0..2 {
+        people.push(
+            t.subject(
+                json!({ "identities": [{ "kind": "phone", "value": format!("+861380013810{i}") }],
+                "age": { "band": "adult" } }),
+            )
+            .await,
+        );
+    }
+    let bystander = t.adult().await;
+
+    // Each affected user is told individually, by push.
+    let (first, n) = t.breach(incident(&["identity.phone"])).await;
+    assert_eq!(n["affected"], 2, "{n}");
+    t.settle_outbox().await;
+    let mut told: Vec<String> = push
+        .bodies()
+        .iter()
+        .map(|v| {
+            assert_eq!(v["kind"], "incident.notice");
+            assert!(
+                v["data"]["body_zh"].as_str().unwrap().contains("事件原因"),
+                "{v}"
+            );
+            v["data"]["subject"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    told.sort();
+    let mut want = people.clone();
+    want.sort();
+    assert_eq!(told, want);
+    assert!(!told.contains(&bystander));
+    assert!(site.bodies().is_empty(), "no announcement");
+    let rep = t
+        .get_as(&format!("/v1/incidents/{first}/report"), &t.operator)
+        .await
+        .json();
+    assert_eq!(rep["notification"]["mode"], "individual", "{rep}");
+
+    // When telling each one is impractical (more people than the pack's threshold,
+    // lowered here to 1), one announcement instead.
+    let v2 = next_version(&pack(PACK), "2.0", |s| {
+        assert!(s.contains("announcement_threshold = 10000"));
+        s.replacen(
+            "announcement_threshold = 10000",
+            "announcement_threshold = 1",
+            1,
+        )
+    });
+    let r = t.publish(&v2).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let (second, _) = t.breach(incident(&["identity.phone"])).await;
+    t.settle_outbox().await;
+    let news = site.bodies();
+    assert_eq!(news.len(), 1, "one announcement");
+    assert_eq!(news[0]["kind"], "incident.announcement");
+    assert!(news[0]["data"]["subject"].is_null(), "addressed to nobody");
+    assert!(
+        news[0]["data"]["body_en"]
+            .as_str()
+            .unwrap()
+            .contains("What you can do")
+    );
+    assert_eq!(push.bodies().len(), 2, "no individual notices this time");
+    let rep = t
+        .get_as(&format!("/v1/incidents/{second}/report"), &t.operator)
+        .await
+        .json();
+    assert_eq!(rep["notification"]["mode"], "announcement", "{rep}");
+}

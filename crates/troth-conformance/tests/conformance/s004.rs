@@ -473,3 +473,520 @@ pub async fn s004_r27_officer_and_contacts_rendered_complaint_accepted(b: Backen
         "a complaint is answered by a deadline"
     );
 }
+
+/// Every count a report shows is 0 or at least `k`.
+#[track_caller]
+fn no_group_below_k(report: &serde_json::Value, k: u64) {
+    for d in report["distributions"].as_array().unwrap() {
+        for n in d["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| &c["count"])
+            .chain([&d["total"]])
+        {
+            if let Some(n) = n.as_u64() {
+                assert!(n == 0 || n >= k, "a group below k is shown: {d}");
+            }
+        }
+    }
+}
+
+/// The count of `label` in distribution `name` (null when hidden).
+fn count(report: &serde_json::Value, name: &str, label: &str) -> serde_json::Value {
+    let d = report["distributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {report}"));
+    d["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["label"] == label)
+        .map_or(serde_json::Value::Null, |c| c["count"].clone())
+}
+
+pub async fn s004_r07_data_service_deidentified_reports_k_anonymous(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let mut ids = Vec::new();
+    for i in 0..15 {
+        let sub = t.adult().await;
+        let status = if i < 12 { "given" } else { "withdrawn" };
+        t.set(&sub, status, "developer-marketing").await;
+        ids.push(sub);
+    }
+    // The data service keeps nothing identifiable: due at collection, swept.
+    let user = t.adult().await;
+    t.attest(&user, "data-service").await;
+    let d = t.ask(&user, "data-service", &["device-id"]).await;
+    allowed(&d);
+    assert!(
+        d["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["obligation"] == "deidentify_on_collection"),
+        "the caller is told to de-identify: {d}"
+    );
+    t.store(
+        &user,
+        "device-id",
+        "d1",
+        "data-service",
+        "a3f9-device",
+        None,
+    )
+    .await;
+    let dry = t.sweep(true).await;
+    let due = dry["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["subject"] == user.as_str())
+        .unwrap_or_else(|| panic!("due at once: {dry}"))
+        .clone();
+    assert_eq!(due["purpose"], "data-service");
+    // Either way the identifiable value goes (the pack says no `on_expiry`: delete).
+    assert!(
+        due["action"] == "delete" || due["action"] == "anonymize",
+        "{due}"
+    );
+    assert!(ts(&due["expires"]) <= jiff::Timestamp::now());
+    let swept = t.sweep(false).await;
+    assert_eq!(
+        swept["deleted"].as_u64().unwrap() + swept["anonymized"].as_u64().unwrap(),
+        1,
+        "{swept}"
+    );
+    assert_eq!(
+        t.read(&user, "device-id", "d1", "data-service")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    let auditor = t.key("auditor", None).await;
+    let r = t.get_as("/v1/reports/aggregate", &auditor).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let report = r.json();
+    assert_eq!(report["k"], 10, "the pack's report_k");
+    no_group_below_k(&report, 10);
+    // 12 given and 3 withdrawn of 15: the 3 are hidden, and so are the 12, or
+    // 15 − 12 would tell.
+    let state = "consent_state:developer-marketing";
+    assert_eq!(count(&report, state, "withdrawn"), serde_json::Value::Null);
+    assert_eq!(count(&report, state, "given"), serde_json::Value::Null);
+    assert_eq!(
+        count(&report, "consent_given_by_purpose", "developer-marketing"),
+        12
+    );
+    // No identifier leaves.
+    let text = r.text();
+    for sub in ids.iter().chain([&user]) {
+        assert!(!text.contains(sub.as_str()), "a subject id in the report");
+    }
+    assert!(!text.contains("a3f9-device"));
+    // Apps do not read reports.
+    assert_eq!(
+        t.get("/v1/reports/aggregate").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+pub async fn s004_r11_incident_workflow_notice_and_regulator_report(b: Backend) {
+    let sink = SmtpSink::start().await;
+    let t = T::start_with(b, PACK, |c| sink.configure(c)).await;
+    t.run_outbox();
+    let push = Receiver::start().await;
+    t.notify_target(
+        "app-push",
+        json!({ "webhook": push.url, "events": ["incident.notice"] }),
+    )
+    .await;
+    for i in 0..2 {
+        t.subject(
+            json!({ "identities": [{ "kind": "email", "value": format!("dev{i}@example.com") }],
+            "age": { "band": "adult" } }),
+        )
+        .await;
+    }
+    // Bad input names the field.
+    let r = t
+        .send(
+            Method::POST,
+            "/v1/incidents",
+            &t.operator,
+            incident(&["no-such-category"]),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["field"], "categories[0]");
+
+    let r = t
+        .send(
+            Method::POST,
+            "/v1/incidents",
+            &t.operator,
+            incident(&["identity.email"]),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["incident_id"].as_str().unwrap().to_owned();
+    let (server, incident_id) = (&t, id.clone());
+    let step = move |s: &'static str| {
+        let path = format!("/v1/incidents/{incident_id}/{s}");
+        async move {
+            server
+                .send(Method::POST, &path, &server.operator, json!({}), &[])
+                .await
+        }
+    };
+    assert_eq!(
+        step("notify").await.status,
+        StatusCode::CONFLICT,
+        "assess first"
+    );
+    let r = step("assess").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["affected"], 2);
+    // The notice, before it goes: what happened, what it means, what to do, whom to ask.
+    let zh = t
+        .get_as(
+            &format!("/v1/incidents/{id}/notice?lang=zh-CN"),
+            &t.operator,
+        )
+        .await
+        .json();
+    let body = zh["body"].as_str().unwrap();
+    for part in [
+        "事件原因",
+        "可能造成的危害",
+        "补救措施",
+        "您可以采取",
+        "联系我们：400-685-2216",
+        "datacommissioner@mob.com",
+    ] {
+        assert!(body.contains(part), "{part} missing from {body}");
+    }
+    let r = step("notify").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(step("notify").await.status, StatusCode::CONFLICT, "once");
+    t.settle_outbox().await;
+    // By email and by push, to each.
+    let mail = sink.all();
+    assert_eq!(mail.len(), 2);
+    for i in 0..2 {
+        assert!(
+            mail.iter().any(
+                |m| m.contains(&format!("dev{i}@example.com")) && m.contains("What you can do")
+            ),
+            "{mail:?}"
+        );
+    }
+    assert_eq!(push.bodies().len(), 2);
+    // The regulator's report, then closing.
+    let rep = t
+        .get_as(&format!("/v1/incidents/{id}/report"), &t.operator)
+        .await
+        .json();
+    assert_eq!(rep["affected"], 2);
+    assert_eq!(rep["notification"]["mode"], "individual");
+    let html = t
+        .get_as(
+            &format!("/v1/incidents/{id}/report?format=html"),
+            &t.operator,
+        )
+        .await;
+    assert!(html.text().contains("个人信息安全事件报告"));
+    let r = step("close").await;
+    assert_eq!(r.json()["status"], "closed", "{}", r.text());
+    let log = t.audit_actions().await;
+    for a in [
+        "incident.created",
+        "incident.assessed",
+        "incident.notified",
+        "incident.closed",
+    ] {
+        assert!(log.iter().any(|e| e["action"] == a), "{a} not audited");
+    }
+    let v = t.get_as("/v1/audit/verify", &t.admin).await.json();
+    assert_eq!(v["intact"], true, "{v}");
+}
+
+pub async fn s004_r12_pia_and_ropa_from_pack_and_ledgers(b: Backend) {
+    let t = T::start(b, PACK).await;
+    // Ten developers registered with their (sensitive) phone numbers.
+    for i in 0..10 {
+        let sub = t.adult().await;
+        t.give(&sub, "developer-registration").await;
+        t.give_scope(&sub, "developer-registration", cat("phone"))
+            .await;
+        t.store(
+            &sub,
+            "phone",
+            "primary",
+            "developer-registration",
+            &format!("1380000{i:04}"),
+            None,
+        )
+        .await;
+    }
+    let r = t
+        .send(Method::POST, "/v1/reports/pia", &t.admin, json!({}), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let pia = r.json();
+    assert_eq!(pia["version"], 1);
+    let doc = &pia["document"];
+    assert_eq!(doc["content"]["pack"], "s004-mobtech");
+    let sensitive = doc["content"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["case"] == "sensitive_data")
+        .expect("the pack processes sensitive data");
+    assert!(
+        sensitive["categories"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("phone")),
+        "{sensitive}"
+    );
+    // From the ledgers: how many people it concerns (shown at k = 10 and above).
+    assert_eq!(doc["affected"]["sensitive_data"], 10, "{doc}");
+    let days = secs(ts(&pia["created"]), ts(&pia["keep_until"])) / DAY;
+    assert!(
+        (1095..=1097).contains(&days),
+        "kept 3 years, got {days} days"
+    );
+
+    let r = t
+        .send(Method::POST, "/v1/reports/ropa", &t.admin, json!({}), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let ropa = r.json()["document"]["content"].clone();
+    let registration = ropa["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["purpose"] == "developer-registration")
+        .expect("an activity per purpose")
+        .clone();
+    assert_eq!(registration["retention"], "until account-cancelled");
+    assert!(
+        ropa["protection_officer"]["en"]
+            .as_str()
+            .unwrap()
+            .contains("Chun Ling")
+    );
+
+    // Available on request: auditors list and read them, in Chinese too.
+    let auditor = t.key("auditor", None).await;
+    let list = t.get_as("/v1/reports/pia", &auditor).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text());
+    assert_eq!(list.json().as_array().unwrap().len(), 1);
+    let id = pia["report_id"].as_str().unwrap();
+    let zh = t
+        .get_as(
+            &format!("/v1/reports/pia/{id}?format=html&lang=zh-CN"),
+            &auditor,
+        )
+        .await;
+    assert_eq!(zh.status, StatusCode::OK);
+    assert!(zh.text().contains("个人信息保护影响评估报告"));
+}
+
+pub async fn s004_r14_deletion_propagates_to_recipients(b: Backend) {
+    let t = T::start(b, PACK).await;
+    t.run_outbox();
+    let affiliate = Receiver::start().await;
+    let secret = t
+        .notify_target(
+            "zhangtao",
+            json!({ "webhook": affiliate.url, "recipient": "guangzhou-zhangtao",
+                "events": ["deletion.notice"] }),
+        )
+        .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (sub, other) = (t.adult().await, t.adult().await);
+    for s in [&sub, &other] {
+        t.attest(s, "security-fraud").await;
+        let r = t
+            .disclose(json!({ "subject": s, "purpose": "security-fraud",
+                "categories": ["web-log", "device-id"], "recipient": "guangzhou-zhangtao",
+                "disclosure_basis": "affiliates" }))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    }
+    let r = t
+        .disclose(json!({ "subject": sub, "purpose": "legal-compliance",
+            "categories": ["email"], "recipient": "authorities",
+            "disclosure_basis": "law-or-authority" }))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+
+    let r = t
+        .delete_by_request(&sub, json!({ "kind": "fulfilled" }))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let request_id = r.json()["request_id"].as_str().unwrap().to_owned();
+    t.settle_outbox().await;
+
+    // The affiliate is told which of this person's data to delete…
+    let told = affiliate.bodies();
+    assert_eq!(told.len(), 1, "only about the deleted person");
+    let data = &told[0]["data"];
+    assert_eq!(data["subject"], sub.as_str());
+    assert_eq!(data["request_id"], request_id.as_str());
+    assert_eq!(data["action"], "delete");
+    let mut categories: Vec<&str> = data["disclosures"][0]["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    categories.sort_unstable();
+    assert_eq!(categories, ["device-id", "web-log"]);
+    affiliate.assert_signed(&secret);
+    // …and a recipient with no route shows in the outbox as undelivered, by name.
+    let out = t.outbox().await;
+    let gap = out
+        .iter()
+        .find(|m| m["kind"] == "deletion.notice" && m["channel"] == "unrouted")
+        .expect("the recipient without a target");
+    assert_eq!(gap["status"], "dead");
+    assert!(
+        gap["last_error"].as_str().unwrap().contains("authorities"),
+        "{gap}"
+    );
+    // Sharing stops.
+    denied(
+        &t.decide(json!({ "subject": sub, "purpose": "security-fraud",
+            "categories": ["web-log"], "recipient": "guangzhou-zhangtao" }))
+            .await,
+        "account_cancelled",
+    );
+}
+
+pub async fn s004_r24_retention_per_purpose_holds_cite_one_of_four(b: Backend) {
+    let t = T::start(b, PACK).await;
+    // Marketing email goes when consent is withdrawn; service-notice email stays
+    // until the account is cancelled.
+    let sub = t.adult().await;
+    t.give(&sub, "developer-marketing").await;
+    t.store(
+        &sub,
+        "email",
+        "marketing",
+        "developer-marketing",
+        "li.na@example.com",
+        None,
+    )
+    .await;
+    t.store(
+        &sub,
+        "email",
+        "notices",
+        "service-notices",
+        "li.na@example.com",
+        None,
+    )
+    .await;
+    assert_eq!(t.sweep(true).await["due_total"], 0, "nothing due yet");
+    t.set(&sub, "withdrawn", "developer-marketing").await;
+    let dry = t.sweep(true).await;
+    let due: Vec<(&str, &str)> = dry["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["record"].as_str().unwrap(),
+                r["purpose"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(due, [("marketing", "developer-marketing")], "{dry}");
+
+    // Holds cite one of the four cases, and nothing else.
+    let r = t
+        .send(
+            Method::POST,
+            "/v1/holds",
+            &t.admin,
+            json!({ "subject": sub, "reason": "court-order" }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["field"], "reason");
+    let four = [
+        "laws-and-regulations",
+        "legal-procedure",
+        "authority-requirement",
+        "agreement-and-disputes",
+    ];
+    for reason in four {
+        assert!(r.text().contains(reason), "lists {reason}: {}", r.text());
+    }
+    let mut held = Vec::new();
+    for reason in four {
+        let s = t.adult().await;
+        t.give(&s, "developer-marketing").await;
+        t.store(
+            &s,
+            "email",
+            "marketing",
+            "developer-marketing",
+            "kept@example.com",
+            None,
+        )
+        .await;
+        t.set(&s, "withdrawn", "developer-marketing").await;
+        let h = t.hold(json!({ "subject": s, "reason": reason })).await;
+        assert!(h["reason_text"].is_string(), "{h}");
+        held.push((s, reason));
+    }
+    let done = t.sweep(false).await;
+    assert_eq!(done["deleted"], 1, "only the unheld record: {done}");
+    let mut cited: Vec<&str> = done["held"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            assert_eq!(h["records"], 1);
+            h["reason"].as_str().unwrap()
+        })
+        .collect();
+    cited.sort_unstable();
+    let mut want = four.to_vec();
+    want.sort_unstable();
+    assert_eq!(cited, want);
+    // Whether the record is still there, read for legal compliance (email is one of
+    // its categories; the marketing purpose itself is withdrawn).
+    let present = |s: &str| {
+        let s = s.to_owned();
+        let t = &t;
+        async move {
+            t.read(&s, "email", "marketing", "legal-compliance")
+                .await
+                .status
+        }
+    };
+    assert_eq!(present(&sub).await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.read(&sub, "email", "notices", "service-notices")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    for (s, reason) in &held {
+        assert_eq!(present(s).await, StatusCode::OK, "held for {reason}");
+    }
+}

@@ -11,6 +11,7 @@ use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
+use troth_server::api::state::AppState;
 use troth_server::{Config, bootstrap};
 use troth_store::TenantId;
 
@@ -71,6 +72,8 @@ impl Reply {
 /// A running server, its tenant and that tenant's admin and app keys.
 pub struct T {
     pub router: Router,
+    /// The server's state: what `troth serve` hands its background workers.
+    pub state: Arc<AppState>,
     pub config: Config,
     pub backend: Backend,
     /// The PostgreSQL data database's name.
@@ -99,6 +102,9 @@ impl T {
             data_dir: dir.path().join("data"),
             ..Config::default()
         };
+        // Deliveries are looked for often, so tests wait milliseconds, not seconds.
+        config.outbox.poll_ms = 20;
+        config.outbox.backoff_ms = 50;
         edit(&mut config);
         let mut pg_data = None;
         if let Backend::Postgres = backend {
@@ -120,6 +126,7 @@ impl T {
             .unwrap();
         let mut t = Self {
             router,
+            state,
             config,
             backend,
             pg_data,
@@ -565,45 +572,375 @@ impl SmtpSink {
             .expect("a message was sent")
     }
 
-    /// The six-digit code in the newest message (decoding a base64 body).
+    /// The six-digit code in the newest message.
     pub fn last_code(&self) -> String {
-        let msg = self.last();
-        let (head, body) = msg.split_once("\n\n").unwrap();
-        let text = if head
-            .to_ascii_lowercase()
-            .contains("content-transfer-encoding: base64")
-        {
-            String::from_utf8(base64_decode(body)).unwrap()
-        } else {
-            body.replace("=\n", "")
-        };
-        let after = text.split(" is ").nth(1).expect("the code sentence");
+        let text = decoded(&self.last());
+        let body = text.split_once("\n\n").map_or(text.as_str(), |(_, b)| b);
+        let after = body.split(" is ").nth(1).expect("the code sentence");
         let code: String = after.chars().take(6).collect();
         assert!(code.chars().all(|c| c.is_ascii_digit()), "{text}");
         code
     }
+
+    /// Every message so far, headers and decoded body.
+    pub fn all(&self) -> Vec<String> {
+        self.messages
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| decoded(m))
+            .collect()
+    }
 }
 
-/// Standard base64, ignoring whitespace.
-fn base64_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for b in text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace() && *b != b'=')
+/// A captured message as its headers and its body as text (lettre sends non-ASCII
+/// bodies base64-encoded, others quoted-printable).
+pub fn decoded(msg: &str) -> String {
+    use base64::Engine as _;
+    let (head, body) = msg.split_once("\n\n").unwrap_or((msg, ""));
+    let text = if head
+        .to_ascii_lowercase()
+        .contains("content-transfer-encoding: base64")
     {
-        let v = ALPHABET
+        let joined: String = body.split_whitespace().collect();
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(joined)
+                .unwrap(),
+        )
+        .unwrap()
+    } else {
+        body.replace("=\n", "")
+    };
+    format!("{head}\n\n{text}")
+}
+
+/// One webhook call: its headers and raw body.
+pub type Call = (axum::http::HeaderMap, Vec<u8>);
+
+/// A webhook receiver on loopback (a recipient's endpoint, an app's push gateway,
+/// an SMS gateway): answers 200 and keeps every call with its headers.
+#[derive(Clone, Default)]
+pub struct Receiver {
+    calls: Arc<std::sync::Mutex<Vec<Call>>>,
+    /// The URL to register as a notify target's `webhook`.
+    pub url: String,
+}
+
+impl Receiver {
+    pub async fn start() -> Self {
+        let calls: Arc<std::sync::Mutex<Vec<Call>>> = Arc::default();
+        let kept = Arc::clone(&calls);
+        let app = Router::new().route(
+            "/hook",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let kept = Arc::clone(&kept);
+                    async move {
+                        kept.lock().unwrap().push((headers, body.to_vec()));
+                        StatusCode::OK
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { calls, url }
+    }
+
+    /// The JSON bodies received so far.
+    pub fn bodies(&self) -> Vec<Value> {
+        self.calls
+            .lock()
+            .unwrap()
             .iter()
-            .position(|a| *a == b)
-            .unwrap_or_else(|| panic!("not base64: {}", b as char));
-        acc = (acc << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
+            .map(|(_, b)| serde_json::from_slice(b).unwrap())
+            .collect()
+    }
+
+    /// Every call so far: headers and raw body.
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// Checks that every call carries a valid signature made with `secret`.
+    #[track_caller]
+    pub fn assert_signed(&self, secret: &str) {
+        let header = |h: &axum::http::HeaderMap, n: &str| h[n].to_str().unwrap().to_owned();
+        for (h, body) in self.calls() {
+            troth_connectors::http::verify_signature(
+                secret.as_bytes(),
+                &header(&h, "troth-timestamp"),
+                &header(&h, "troth-signature"),
+                &body,
+                jiff::Timestamp::now().as_second(),
+            )
+            .expect("signed with the target's secret");
         }
     }
-    out
+}
+
+/// A breach as an operator records it: both languages for every text.
+pub fn incident(categories: &[&str]) -> Value {
+    json!({
+        "title": { "en": "Unauthorised access to a support database",
+                   "zh-CN": "客服数据库遭未授权访问" },
+        "description": { "en": "A support tool exposed contact details for six hours.",
+                         "zh-CN": "一个客服工具在六小时内暴露了联系信息。" },
+        "discovered_at": "2026-11-30T08:00:00Z",
+        "occurred_at": "2026-11-30T01:00:00Z",
+        "categories": categories,
+        "cause": { "en": "A misconfigured access rule.", "zh-CN": "访问规则配置错误。" },
+        "possible_harm": { "en": "Phishing messages.", "zh-CN": "可能收到钓鱼信息。" },
+        "remedies": { "en": "The rule was fixed and access logs reviewed.",
+                      "zh-CN": "已修正规则并审查访问日志。" },
+        "advice": { "en": "Be wary of messages asking for passwords.",
+                    "zh-CN": "请警惕索要密码的信息。" }
+    })
+}
+
+/// A copy of the data database taken while the server runs: what a backup holds.
+pub enum Backup {
+    /// The SQLite data files (never the key database, which lives beside them).
+    Sqlite(tempfile::TempDir),
+    /// A `pg_dump` of the data database.
+    Postgres(Vec<u8>),
+}
+
+impl T {
+    /// Starts delivering the outbox as `troth serve` does (the courier: deliveries
+    /// and deadline alarms).
+    pub fn run_outbox(&self) {
+        bootstrap::spawn_outbox(Arc::clone(&self.state), &self.config).unwrap();
+    }
+
+    /// Waits until the outbox has nothing pending (the courier must run).
+    pub async fn settle_outbox(&self) {
+        for _ in 0..500 {
+            let r = self
+                .get_as("/v1/outbox?status=pending", &self.operator)
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            if r.json()["items"].as_array().unwrap().is_empty() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("outbox messages still pending after 10 s");
+    }
+
+    /// Every outbox message (operator key), oldest first.
+    pub async fn outbox(&self) -> Vec<Value> {
+        let r = self.get_as("/v1/outbox?limit=1000", &self.operator).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()["items"].as_array().unwrap().clone()
+    }
+
+    /// Saves notify target `id` (admin key); returns the answer (a webhook's secret
+    /// is in it, once).
+    pub async fn notify_target(&self, id: &str, body: Value) -> Value {
+        let r = self
+            .send(
+                Method::PUT,
+                &format!("/v1/notify-targets/{id}"),
+                &self.admin,
+                body,
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()
+    }
+
+    /// Stores `value` as `category`/`record` of `sub` for `purpose` (app key),
+    /// optionally expiring earlier than the pack says.
+    pub async fn store(
+        &self,
+        sub: &str,
+        category: &str,
+        record: &str,
+        purpose: &str,
+        value: &str,
+        expires_at: Option<&str>,
+    ) {
+        let mut body = json!({ "value": value, "purpose": purpose });
+        if let Some(e) = expires_at {
+            body["expires_at"] = json!(e);
+        }
+        let r = self
+            .send(
+                Method::PUT,
+                &format!("/v1/subjects/{sub}/vault/{category}/{record}"),
+                &self.app,
+                body,
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    }
+
+    /// Reads `category`/`record` of `sub` for `purpose` through `router` (app key).
+    pub async fn read_on(
+        &self,
+        router: &Router,
+        sub: &str,
+        category: &str,
+        record: &str,
+        purpose: &str,
+    ) -> Reply {
+        let path = format!("/v1/subjects/{sub}/vault/{category}/{record}?purpose={purpose}");
+        let req = Request::builder()
+            .uri(path)
+            .header("authorization", format!("Bearer {}", self.app))
+            .body(Body::empty())
+            .unwrap();
+        let res = router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+        Reply { status, body }
+    }
+
+    /// Reads `category`/`record` of `sub` for `purpose` (app key).
+    pub async fn read(&self, sub: &str, category: &str, record: &str, purpose: &str) -> Reply {
+        self.read_on(&self.router, sub, category, record, purpose)
+            .await
+    }
+
+    /// Places a hold (admin key); returns the hold.
+    pub async fn hold(&self, body: Value) -> Value {
+        let r = self
+            .send(Method::POST, "/v1/holds", &self.admin, body, &[])
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.json()
+    }
+
+    /// Runs a retention sweep (admin key), or a dry run.
+    pub async fn sweep(&self, dry_run: bool) -> Value {
+        let r = self
+            .send(
+                Method::POST,
+                "/v1/retention/sweeps",
+                &self.admin,
+                json!({ "dry_run": dry_run }),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()
+    }
+
+    /// Records, assesses and notifies an incident (operator key); returns its id and
+    /// the notify answer.
+    pub async fn breach(&self, body: Value) -> (String, Value) {
+        let r = self
+            .send(Method::POST, "/v1/incidents", &self.operator, body, &[])
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        let id = r.json()["incident_id"].as_str().unwrap().to_owned();
+        let mut last = Value::Null;
+        for step in ["assess", "notify"] {
+            let r = self
+                .send(
+                    Method::POST,
+                    &format!("/v1/incidents/{id}/{step}"),
+                    &self.operator,
+                    json!({}),
+                    &[],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{step}: {}", r.text());
+            last = r.json();
+        }
+        (id, last)
+    }
+
+    /// Takes a deletion request through verification by hand and completes it with
+    /// `outcome` (operator key); returns the answer.
+    pub async fn delete_by_request(&self, sub: &str, outcome: Value) -> Reply {
+        let id = self
+            .request(json!({ "subject": sub, "kind": "deletion" }))
+            .await["request_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for cmd in ["start_verification", "verified"] {
+            let r = self.transition(&id, json!({ "command": cmd })).await;
+            assert_eq!(r.status, StatusCode::OK, "{cmd}: {}", r.text());
+        }
+        self.transition(&id, json!({ "command": "complete", "outcome": outcome }))
+            .await
+    }
+
+    /// Copies the data database as a backup would, leaving the keys behind.
+    pub async fn backup(&self) -> Backup {
+        match self.backend {
+            Backend::Sqlite => {
+                let copy = tempfile::tempdir().unwrap();
+                for e in std::fs::read_dir(&self.config.data_dir).unwrap() {
+                    let p = e.unwrap().path();
+                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                    if p.is_file() && name.starts_with("troth.db") && !name.ends_with("-shm") {
+                        std::fs::copy(&p, copy.path().join(&name)).unwrap();
+                    }
+                }
+                Backup::Sqlite(copy)
+            }
+            Backend::Postgres => Backup::Postgres(self.raw_database().await),
+        }
+    }
+
+    /// A second server on `backup`'s data with this server's keys as they are now:
+    /// what restoring the backup gives.
+    pub async fn restore(&self, backup: &Backup) -> Router {
+        let mut config = self.config.clone();
+        match backup {
+            Backup::Sqlite(copy) => {
+                let dir = self
+                    .dir
+                    .path()
+                    .join(format!("restored-{}", uuid::Uuid::new_v4()));
+                std::fs::create_dir_all(&dir).unwrap();
+                for e in std::fs::read_dir(&self.config.data_dir).unwrap() {
+                    let p = e.unwrap().path();
+                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                    // Everything but the data database: master key, signing key, keys.
+                    // No shared-memory index: SQLite rebuilds it from the log.
+                    if p.is_file() && !name.starts_with("troth.db") && !name.ends_with("-shm") {
+                        std::fs::copy(&p, dir.join(&name)).unwrap();
+                    }
+                }
+                for e in std::fs::read_dir(copy.path()).unwrap() {
+                    let p = e.unwrap().path();
+                    std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+                }
+                config.data_dir = dir;
+            }
+            Backup::Postgres(dump) => {
+                let cluster = tokio::task::spawn_blocking(troth_store::testing::pg_cluster)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let db = cluster.restore(dump).await.unwrap();
+                config.database_url = Some(cluster.url(&db));
+            }
+        }
+        let state = bootstrap::open(&config).await.unwrap();
+        bootstrap::router(state, &config)
+    }
+}
+
+/// Unpacks a zip: (path, bytes) per file.
+pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read as _;
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..z.len())
+        .map(|i| {
+            let mut f = z.by_index(i).unwrap();
+            let mut b = Vec::new();
+            f.read_to_end(&mut b).unwrap();
+            (f.name().to_owned(), b)
+        })
+        .collect()
 }
