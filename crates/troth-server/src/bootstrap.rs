@@ -71,6 +71,7 @@ pub async fn open(config: &Config) -> Result<Arc<AppState>, StartError> {
     );
     state.code_key = opened.code_key;
     state.notify_key = opened.notify_key;
+    state.read_wait = std::time::Duration::from_millis(config.coherence.replica_wait_ms);
     state.mailer = config
         .smtp
         .as_ref()
@@ -99,6 +100,12 @@ pub fn spawn_outbox(state: Arc<AppState>, config: &Config) -> Result<(), StartEr
         .map_err(|e| StartError::Api(format!("webhook client: {e}")))?;
     courier.spawn();
     Ok(())
+}
+
+/// Keeps this replica's decision caches coherent with the others' writes
+/// (PostgreSQL; nothing to do on SQLite). See [`crate::coherence`].
+pub async fn spawn_coherence(state: Arc<AppState>, config: &Config) -> Result<(), StartError> {
+    Ok(crate::coherence::spawn(state, config.coherence).await?)
 }
 
 /// Re-checks every minute which policy version is in force (a published version

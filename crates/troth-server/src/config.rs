@@ -21,6 +21,9 @@ pub struct Config {
     /// A separate PostgreSQL database for wrapped keys (default: `database_url`).
     /// Keeping keys apart means a data backup never holds the keys erasure destroys.
     pub keys_database_url: Option<String>,
+    /// A read-only PostgreSQL standby of `database_url` for read-heavy paths (policy
+    /// versions, consent state, decision index rebuilds); writes go to the primary.
+    pub read_database_url: Option<String>,
     /// Serve TLS with this certificate chain and key (PEM); HSTS is sent when set.
     pub tls: Option<TlsConfig>,
     /// Origins allowed to call the API from a browser (the privacy center's origin).
@@ -41,6 +44,8 @@ pub struct Config {
     pub retention: crate::retention::RetentionConfig,
     /// Delivery of notifications (webhooks, mail) and deadline alarms.
     pub outbox: OutboxConfig,
+    /// Decision-cache coherence between replicas on one PostgreSQL database.
+    pub coherence: crate::coherence::CoherenceConfig,
 }
 
 /// How the outbox worker delivers and retries.
@@ -130,6 +135,7 @@ impl Default for Config {
             data_dir: PathBuf::from("troth-data"),
             database_url: None,
             keys_database_url: None,
+            read_database_url: None,
             tls: None,
             cors_origins: Vec::new(),
             body_limit_bytes: 1024 * 1024,
@@ -143,6 +149,7 @@ impl Default for Config {
             smtp: None,
             retention: crate::retention::RetentionConfig::default(),
             outbox: OutboxConfig::default(),
+            coherence: crate::coherence::CoherenceConfig::default(),
         }
     }
 }
@@ -158,6 +165,7 @@ const KEYS: &[&str] = &[
     "data_dir",
     "database_url",
     "keys_database_url",
+    "read_database_url",
     "tls",
     "cors_origins",
     "body_limit_bytes",
@@ -168,6 +176,7 @@ const KEYS: &[&str] = &[
     "smtp",
     "retention",
     "outbox",
+    "coherence",
 ];
 
 impl Config {

@@ -11,6 +11,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod bootstrap;
+pub mod coherence;
 pub mod cessation;
 pub mod config;
 pub mod docs;

@@ -261,7 +261,13 @@ impl Courier {
             state,
             config,
             client,
-            owner: format!("outbox-{}", uuid::Uuid::now_v7().simple()),
+            // The process id lets an operator (and the replica test) tell which
+            // replica holds a lease.
+            owner: format!(
+                "outbox-{}-{}",
+                std::process::id(),
+                uuid::Uuid::now_v7().simple()
+            ),
         })
     }
 

@@ -240,7 +240,9 @@ pub fn spawn_worker(state: Arc<AppState>, config: RetentionConfig) {
     if !config.enabled {
         return;
     }
-    let owner = format!("replica-{}", uuid::Uuid::new_v4());
+    // The process id lets an operator (and the replica test) tell which replica
+    // holds a lease.
+    let owner = format!("replica-{}-{}", std::process::id(), uuid::Uuid::new_v4());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(config.interval_secs.max(1)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

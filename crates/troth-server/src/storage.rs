@@ -107,7 +107,9 @@ pub async fn open(config: &Config) -> Result<Opened, OpenError> {
     let receipts = Arc::new(ReceiptSigner::new(signer.clone()));
     let code_key = blake3::derive_key("troth 2026-12 verification codes", &*signer.to_seed());
     let notify_key = blake3::derive_key("troth 2026-12 webhook secrets", &*signer.to_seed());
-    let store_config = StoreConfig::new(Vault::new(Arc::new(master)), signer);
+    let vault = Vault::new(Arc::new(master));
+    let read_config = StoreConfig::new(vault.clone(), signer.clone());
+    let store_config = StoreConfig::new(vault, signer);
     let (location, shown) = match &config.database_url {
         Some(url) => (url.clone(), redact_url(url)),
         None => {
@@ -115,8 +117,14 @@ pub async fn open(config: &Config) -> Result<Opened, OpenError> {
             (dir.clone(), format!("sqlite://{dir}"))
         }
     };
-    let store =
-        AnyStore::open(&location, config.keys_database_url.as_deref(), store_config).await?;
+    let store = AnyStore::open_with_read_replica(
+        &location,
+        config.keys_database_url.as_deref(),
+        config.read_database_url.as_deref(),
+        store_config,
+        read_config,
+    )
+    .await?;
     store.migrate().await?;
     Ok(Opened {
         store,

@@ -55,6 +55,53 @@ impl AnyStore {
         Ok(Self::Sqlite(SqliteStore::open_dir(dir, config).await?))
     }
 
+    /// [`AnyStore::open`], plus a read-only PostgreSQL standby at `read_url` for the
+    /// read-heavy paths (see [`PgStore::with_read_replica`]). `config_for_reads` is the
+    /// same keys again (the reader decrypts sealed ledger events). A read URL with a
+    /// SQLite store is an error: SQLite has no replicas.
+    pub async fn open_with_read_replica(
+        location: &str,
+        keys_url: Option<&str>,
+        read_url: Option<&str>,
+        config: StoreConfig,
+        config_for_reads: StoreConfig,
+    ) -> Result<Self> {
+        let store = Self::open(location, keys_url, config).await?;
+        match (store, read_url) {
+            (s, None) => Ok(s),
+            (Self::Postgres(pg), Some(url)) => Ok(Self::Postgres(
+                pg.with_read_replica(url, config_for_reads).await?,
+            )),
+            (Self::Sqlite(_), Some(_)) => Err(StoreError::InvalidLocation(
+                "a read replica needs a PostgreSQL database_url".to_owned(),
+            )),
+        }
+    }
+
+    /// The store read-heavy paths read from: the PostgreSQL read replica once it has
+    /// replayed everything committed on the primary so far (waiting at most
+    /// `max_wait`, else the primary), or this store itself.
+    pub async fn reader(&self, max_wait: std::time::Duration) -> Result<Self> {
+        match self {
+            Self::Postgres(pg) if pg.has_read_replica() => {
+                Ok(Self::Postgres(pg.reader(max_wait).await?))
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
+    /// Listens for other processes' committed consent and policy changes. `None`
+    /// on SQLite: one process owns the database, so there is nothing to hear.
+    pub async fn listen_changes(
+        &self,
+        heartbeat: std::time::Duration,
+    ) -> Result<Option<crate::notify::ChangeListener>> {
+        match self {
+            Self::Postgres(pg) => Ok(Some(pg.listen_changes(heartbeat).await?)),
+            Self::Sqlite(_) => Ok(None),
+        }
+    }
+
     /// Every tenant id, sorted.
     pub async fn tenant_ids(&self) -> Result<Vec<TenantId>> {
         delegate!(self.tenant_ids())

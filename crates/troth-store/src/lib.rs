@@ -25,6 +25,7 @@ pub mod error;
 pub mod incidents;
 pub mod ledger;
 pub mod model;
+pub mod notify;
 pub mod outbox;
 pub mod postgres;
 pub mod retention;

@@ -21,6 +21,10 @@ const DATA_MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../migrations/postgres/0007_retention.sql")),
     (9, include_str!("../migrations/postgres/0009_incidents.sql")),
     (
+        12,
+        include_str!("../migrations/postgres/0012_change_notify.sql"),
+    ),
+    (
         10,
         include_str!("../migrations/postgres/0010_cessation.sql"),
     ),
@@ -60,6 +64,9 @@ include!("vault_list_impl.rs");
 #[derive(Clone)]
 pub struct PgStore {
     inner: Arc<Inner>,
+    /// Reads of read-heavy paths on a streaming-replication standby, when configured
+    /// (see [`PgStore::with_read_replica`]).
+    replica: Option<Arc<PgStore>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -86,6 +93,77 @@ impl PgStore {
         let shared = Shared::new(data.clone(), data, keys, config);
         Ok(Self {
             inner: Arc::new(Inner::start(shared)),
+            replica: None,
         })
     }
+
+    /// Adds a read-only standby at `read_url` for the read-heavy paths the server
+    /// sends there ([`PgStore::reader`]): policy versions, consent state and decision
+    /// index rebuilds. Writes, and every other read (read-your-writes), stay on the
+    /// primary. Its connections are named `troth-read` (`application_name`), so
+    /// `pg_stat_activity` on the standby shows them. Wrapped keys are still read
+    /// from the key database.
+    pub async fn with_read_replica(mut self, read_url: &str, config: StoreConfig) -> Result<Self> {
+        use std::str::FromStr as _;
+        let options = sqlx::postgres::PgConnectOptions::from_str(read_url)?
+            .application_name(READ_APPLICATION_NAME);
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        let shared = Shared::new(pool.clone(), pool, self.inner.shared.keys.clone(), config);
+        self.replica = Some(Arc::new(Self {
+            inner: Arc::new(Inner::start(shared)),
+            replica: None,
+        }));
+        Ok(self)
+    }
+
+    /// Whether a read replica is configured.
+    pub fn has_read_replica(&self) -> bool {
+        self.replica.is_some()
+    }
+
+    /// The store read-heavy paths should read from: the standby once it has replayed
+    /// everything the primary had committed when this was called (waiting up to
+    /// `max_wait`), else the primary. So a reader obtained after a write (or after
+    /// its change notification arrived) always sees that write.
+    pub async fn reader(&self, max_wait: std::time::Duration) -> Result<PgStore> {
+        let Some(replica) = &self.replica else {
+            return Ok(self.clone());
+        };
+        let (primary_lsn,): (String,) = sqlx::query_as("SELECT pg_current_wal_lsn()::text")
+            .fetch_one(&self.inner.shared.data_write)
+            .await?;
+        let deadline = tokio::time::Instant::now() + max_wait;
+        loop {
+            let caught_up: Option<bool> =
+                sqlx::query_scalar("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn")
+                    .bind(&primary_lsn)
+                    .fetch_one(&replica.inner.shared.data_read)
+                    .await
+                    .ok()
+                    .flatten();
+            if caught_up == Some(true) {
+                return Ok((**replica).clone());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!("read replica lags; reading from the primary");
+                return Ok(self.clone());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Listens for committed consent and policy changes (see [`crate::notify`]).
+    pub async fn listen_changes(
+        &self,
+        heartbeat: std::time::Duration,
+    ) -> Result<crate::notify::ChangeListener> {
+        crate::notify::ChangeListener::connect(self.inner.shared.data_write.clone(), heartbeat)
+            .await
+    }
 }
+
+/// `application_name` of the read-replica connections.
+pub const READ_APPLICATION_NAME: &str = "troth-read";

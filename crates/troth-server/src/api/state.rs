@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use jiff::Timestamp;
@@ -157,6 +157,25 @@ impl TenantRuntime {
             .cloned()
     }
 
+    /// Replaces a subject's state in the index with its ledger as now stored (another
+    /// replica appended to it; see [`crate::coherence`]).
+    pub async fn replace_subject(
+        &self,
+        subject: CoreSubject,
+        events: &[LedgerEvent],
+    ) -> Result<(), RuntimeError> {
+        if !events.is_empty() && !self.known.read().await.contains(&subject) {
+            self.known.write().await.insert(subject);
+        }
+        if let Some(ix) = self.index.write().await.as_mut() {
+            ix.forget(subject);
+            for e in events {
+                ix.apply(e)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Applies a committed ledger event to the index.
     pub async fn apply(&self, e: &LedgerEvent) -> Result<(), RuntimeError> {
         if !self.known.read().await.contains(&e.subject) {
@@ -242,6 +261,20 @@ pub struct AppState {
     pub notify_key: [u8; 32],
     /// Ceased services per tenant, checked before every decision.
     pub cessations: crate::cessation::CessationCache,
+    /// How long a rebuild waits for the read replica to catch up with the primary
+    /// before reading from the primary (see [`AnyStore::reader`]).
+    pub read_wait: std::time::Duration,
+    /// Changes announced while a tenant was being loaded (see [`AppState::tenant`]).
+    loading: std::sync::Mutex<HashMap<TenantId, Missed>>,
+}
+
+/// What a tenant load in progress may have missed (the store was read from a
+/// snapshot taken before these changes were announced).
+#[derive(Debug, Default, Clone)]
+struct Missed {
+    loaders: usize,
+    subjects: Vec<SubjectId>,
+    reload: bool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -264,6 +297,8 @@ impl AppState {
             code_key: [0; 32],
             notify_key: [0; 32],
             cessations: Default::default(),
+            read_wait: std::time::Duration::from_secs(1),
+            loading: std::sync::Mutex::new(HashMap::new()),
             store,
             receipts,
             tenants: RwLock::new(HashMap::new()),
@@ -280,11 +315,105 @@ impl AppState {
         if self.store.tenant(id).await?.is_none() {
             return Ok(None);
         }
-        let rt = Arc::new(TenantRuntime::load(&self.store, id, Timestamp::now()).await?);
-        let mut tenants = self.tenants.write().await;
-        // Another request may have loaded it meanwhile; keep the first.
-        let rt = tenants.entry(id.clone()).or_insert(rt);
-        Ok(Some(Arc::clone(rt)))
+        // Changes announced from now on may be missing from what the load reads.
+        self.loading(id, |m| m.loaders += 1);
+        // A rebuild is the heaviest read: the read replica takes it when there is one.
+        let loaded = match self.store.reader(self.read_wait).await {
+            Ok(reader) => TenantRuntime::load(&reader, id, Timestamp::now()).await,
+            Err(e) => Err(e.into()),
+        };
+        let rt = match loaded {
+            Ok(rt) => {
+                let rt = Arc::new(rt);
+                let mut tenants = self.tenants.write().await;
+                // Another request may have loaded it meanwhile; keep the first.
+                Arc::clone(tenants.entry(id.clone()).or_insert(rt))
+            }
+            Err(e) => {
+                self.end_loading(id);
+                return Err(e);
+            }
+        };
+        // Ended after the insertion: a later announcement finds the runtime in the
+        // map, an earlier one is in `missed`.
+        let missed = self.end_loading(id);
+        if missed.reload {
+            self.forget_tenant(id).await;
+        } else if !missed.subjects.is_empty()
+            && let Err(e) = self.resync_subjects(id, &missed.subjects).await
+        {
+            tracing::warn!(tenant = %id, error = %e, "subject re-read failed; dropping the tenant's cache");
+            self.forget_tenant(id).await;
+        }
+        Ok(Some(rt))
+    }
+
+    fn loading(&self, id: &TenantId, f: impl FnOnce(&mut Missed)) {
+        let mut loading = self.loading.lock().unwrap_or_else(PoisonError::into_inner);
+        f(loading.entry(id.clone()).or_default());
+    }
+
+    fn end_loading(&self, id: &TenantId) -> Missed {
+        let mut loading = self.loading.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(m) = loading.get_mut(id) else {
+            return Missed::default();
+        };
+        m.loaders = m.loaders.saturating_sub(1);
+        if m.loaders == 0 {
+            loading.remove(id).unwrap_or_default()
+        } else {
+            m.clone()
+        }
+    }
+
+    /// Records an announced change for loads in progress of `id` (all tenants when
+    /// `None`).
+    fn note_missed(&self, id: Option<&TenantId>, f: impl Fn(&mut Missed)) {
+        let mut loading = self.loading.lock().unwrap_or_else(PoisonError::into_inner);
+        match id {
+            Some(id) => {
+                if let Some(m) = loading.get_mut(id) {
+                    f(m);
+                }
+            }
+            None => loading.values_mut().for_each(f),
+        }
+    }
+
+    /// Drops one tenant's runtime (a policy was published elsewhere): it reloads
+    /// from the store on next use.
+    pub async fn forget_tenant(&self, id: &TenantId) {
+        self.note_missed(Some(id), |m| m.reload = true);
+        self.tenants.write().await.remove(id);
+    }
+
+    /// Drops every tenant's runtime (changes may have been missed): each reloads
+    /// from the store on next use.
+    pub async fn forget_all_tenants(&self) {
+        self.note_missed(None, |m| m.reload = true);
+        self.tenants.write().await.clear();
+    }
+
+    /// Re-reads these subjects' ledgers and replaces their states in a loaded
+    /// tenant's index (nothing to do for a tenant not loaded here).
+    pub async fn resync_subjects(
+        &self,
+        tenant: &TenantId,
+        subjects: &[SubjectId],
+    ) -> Result<(), RuntimeError> {
+        self.note_missed(Some(tenant), |m| m.subjects.extend_from_slice(subjects));
+        let Some(rt) = self.tenants.read().await.get(tenant).cloned() else {
+            return Ok(());
+        };
+        let reader = self.store.reader(self.read_wait).await?;
+        for s in subjects {
+            let Ok(core) = s.as_str().parse::<CoreSubject>() else {
+                continue;
+            };
+            let events = reader.ledger_events(&rt.core, &core).await?;
+            rt.replace_subject(core, &events).await?;
+        }
+        Ok(())
     }
 
     /// Recompiles every loaded tenant's policy in force (a future version's

@@ -128,6 +128,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
                 d.admin.token
             );
         }
+        bootstrap::spawn_coherence(state.clone(), &config).await?;
         bootstrap::spawn_policy_refresh(state.clone());
         bootstrap::spawn_outbox(state.clone(), &config)?;
         troth_server::retention::spawn_worker(state.clone(), config.retention);
