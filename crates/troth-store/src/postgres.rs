@@ -21,14 +21,14 @@ const DATA_MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../migrations/postgres/0007_retention.sql")),
     (9, include_str!("../migrations/postgres/0009_incidents.sql")),
     (
-        12,
-        include_str!("../migrations/postgres/0012_change_notify.sql"),
-    ),
-    (
         10,
         include_str!("../migrations/postgres/0010_cessation.sql"),
     ),
     (11, include_str!("../migrations/postgres/0011_calendar.sql")),
+    (
+        12,
+        include_str!("../migrations/postgres/0012_change_notify.sql"),
+    ),
 ];
 const KEY_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/postgres/keys_0001_init.sql"))];
