@@ -854,8 +854,14 @@ fn audit_from_row(r: AuditRow) -> Result<AuditEntry> {
     })
 }
 
-/// Pages `verify_audit` lets the reader fetch ahead of the verifier.
+/// Pages `verify_audit` lets each reader fetch ahead of the verifier.
 const VERIFY_PAGES_AHEAD: usize = 2;
+
+/// Readers `verify_audit` runs at once over disjoint seq ranges. More lanes than
+/// cores still pay: each lane waits on its connection's thread between pages
+/// (500,000 entries on SQLite: 694k/s with 1 lane, 846k/s with 2, 997k/s with 3,
+/// 1,165k/s with 4, on 2 cores).
+const VERIFY_LANES: i64 = 4;
 
 /// One page of the audit log for `verify_audit` on SQLite, as one row: the number
 /// of entries, the last seq, and every entry framed by [`next_audit_frame`] in one
@@ -871,12 +877,13 @@ const SQL_AUDIT_PAGE_SQLITE: &str = "SELECT count(*), max(seq), string_agg(conca
              octet_length(action), octet_length(target), octet_length(detail),
              octet_length(prev_hash), octet_length(hash)),
          actor, action, target, detail, prev_hash, hash), '')
-     FROM (SELECT * FROM audit_log WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) AS p";
+     FROM (SELECT * FROM audit_log WHERE tenant_id = $1 AND seq > $2 AND seq <= $3
+           ORDER BY seq LIMIT $4) AS p";
 /// PostgreSQL sends each row as one buffer that [`audit_row_view`] borrows from:
 /// plain rows are cheaper there than aggregating (measured).
 const SQL_AUDIT_PAGE_PG: &str =
     "SELECT seq, time_ns, actor, action, target, detail, prev_hash, hash
-     FROM audit_log WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+     FROM audit_log WHERE tenant_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4";
 
 /// Whether this backend is PostgreSQL (a row per entry), else SQLite (a row per page).
 const IS_PG: bool = matches!(<Db as sqlx::Database>::NAME.as_bytes(), b"PostgreSQL");
@@ -1003,6 +1010,24 @@ fn parse_i64(digits: &[u8]) -> Option<i64> {
     if neg { Some(n) } else { n.checked_neg() }
 }
 
+/// Fetches one page of the tenant's audit log: at most `limit` entries with
+/// `after < seq <= upto`, in seq order.
+async fn fetch_audit_page(
+    pool: &Pool<Db>,
+    tenant: &TenantId,
+    after: i64,
+    upto: i64,
+    limit: u32,
+) -> Result<AuditPage> {
+    Ok(sqlx::query(sql_audit_page())
+        .bind(tenant.as_str())
+        .bind(after)
+        .bind(upto)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?)
+}
+
 /// Sends the tenant's audit log to `tx` one page at a time, keyset-paged on seq:
 /// one short statement per page, so no read transaction spans the whole log.
 /// Ends after the first short page, after sending an error, or when the receiver
@@ -1010,18 +1035,12 @@ fn parse_i64(digits: &[u8]) -> Option<i64> {
 async fn read_audit_pages(
     pool: Pool<Db>,
     tenant: TenantId,
+    mut after: i64,
     page_size: u32,
     tx: mpsc::Sender<Result<AuditPage>>,
 ) {
-    let mut after = 0i64;
     loop {
-        let page = sqlx::query(sql_audit_page())
-            .bind(tenant.as_str())
-            .bind(after)
-            .bind(i64::from(page_size))
-            .fetch_all(&pool)
-            .await
-            .map_err(StoreError::from);
+        let page = fetch_audit_page(&pool, &tenant, after, i64::MAX, page_size).await;
         // On a decoding error the verifier decodes the same page and reports it.
         let next = match page.as_ref().map(audit_page_extent) {
             Ok(Ok((count, last))) if count >= page_size as usize => last,
@@ -1034,6 +1053,31 @@ async fn read_audit_pages(
             Some(last) => after = last,
             None => return,
         }
+    }
+}
+
+/// Sends the pages `lane`, `lane + lanes`, `lane + 2 * lanes`, … of the seq range
+/// `1..=upto` cut into pages of `page_size` seqs: one of [`VERIFY_LANES`] readers
+/// that fetch disjoint ranges at once, so reading (most of the cost on SQLite)
+/// runs on as many connections. Ends after its last range, after sending an
+/// error, or when the receiver is gone.
+async fn read_audit_lane(
+    pool: Pool<Db>,
+    tenant: TenantId,
+    lane: i64,
+    upto: i64,
+    page_size: u32,
+    tx: mpsc::Sender<Result<AuditPage>>,
+) {
+    let size = i64::from(page_size);
+    let mut after = lane * size;
+    while after < upto {
+        let page = fetch_audit_page(&pool, &tenant, after, upto.min(after + size), page_size).await;
+        let failed = page.is_err();
+        if tx.send(page).await.is_err() || failed {
+            return;
+        }
+        after += VERIFY_LANES * size;
     }
 }
 
@@ -1735,19 +1779,71 @@ impl Store for This {
         let checkpoints = self.audit_checkpoints(tenant).await?;
         let s = &self.inner.shared;
         let page_size = s.verify_page;
-        // A reader task fetches page N+1 while this task verifies page N; at most
-        // `VERIFY_PAGES_AHEAD` pages wait in between (the memory bound).
+        // One run over the whole chain: checkpoints beyond the current page wait
+        // for later pages, or flag a truncated tail at the end.
+        let mut run = AuditVerifier::new(s.audit_key).begin(&checkpoints);
+
+        // Fast path for an intact log, whose seqs are exactly 1..=max: readers
+        // fetch alternate ranges of `page_size` seqs at once and this task
+        // verifies them in order. The first range holding fewer entries than
+        // seqs (a deleted row, an error) ends it; the sequential reader below
+        // takes over from the last verified entry and finds the fault exactly
+        // as it would have from the start.
+        let upto: Option<i64> =
+            sqlx::query_scalar("SELECT max(seq) FROM audit_log WHERE tenant_id = $1")
+                .bind(tenant.as_str())
+                .fetch_one(&s.data_read)
+                .await?;
+        let upto = upto.unwrap_or(0);
+        let mut lanes = Vec::new();
+        for lane in 0..VERIFY_LANES {
+            let (tx, rx) = mpsc::channel(VERIFY_PAGES_AHEAD);
+            tokio::spawn(read_audit_lane(
+                s.data_read.clone(),
+                tenant.clone(),
+                lane,
+                upto,
+                page_size,
+                tx,
+            ));
+            lanes.push(rx);
+        }
+        let size = i64::from(page_size);
+        let mut verified = 0i64;
+        'fast: while verified < upto {
+            let lane = usize::try_from((verified / size) % VERIFY_LANES)
+                .map_err(|_| StoreError::Corrupt("audit log page"))?;
+            let Some(Ok(page)) = lanes[lane].recv().await else {
+                break 'fast;
+            };
+            let expected = upto.min(verified + size) - verified;
+            match audit_page_extent(&page) {
+                Ok((count, Some(last)))
+                    if i64::try_from(count).ok() == Some(expected)
+                        && last == verified + expected => {}
+                _ => break 'fast,
+            }
+            for entry in audit_page_entries(&page)? {
+                run.push(entry)?;
+            }
+            verified += expected;
+            // Let other tasks on this worker run between pages.
+            tokio::task::yield_now().await;
+        }
+        // Dropping the receivers stops the lane readers.
+        drop(lanes);
+
+        // The sequential reader: the rest of the log after the fast path,
+        // including entries appended meanwhile. A page starting at a seq other
+        // than expected (a deleted row at the boundary) is a gap.
         let (tx, mut rx) = mpsc::channel(VERIFY_PAGES_AHEAD);
         tokio::spawn(read_audit_pages(
             s.data_read.clone(),
             tenant.clone(),
+            verified,
             page_size,
             tx,
         ));
-        // One run over the whole chain: checkpoints beyond the current page wait
-        // for later pages, or flag a truncated tail at the end. A page starting at
-        // a seq other than expected (a deleted row at the boundary) is a gap.
-        let mut run = AuditVerifier::new(s.audit_key).begin(&checkpoints);
         loop {
             // The reader ends only after a short page or an error it sends.
             let page = rx.recv().await.ok_or(sqlx::Error::WorkerCrashed)??;
@@ -1758,7 +1854,6 @@ impl Store for This {
             if count < page_size as usize {
                 return Ok(run.finish()?);
             }
-            // Let other tasks on this worker run between pages.
             tokio::task::yield_now().await;
         }
     }

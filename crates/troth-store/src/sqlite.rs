@@ -147,8 +147,10 @@ impl SqliteStore {
             .await?;
         // Readers map the database file instead of copying pages through read(2):
         // long scans (audit verification, exports) are dominated by that copy.
+        // Eight readers: audit verification reads with four at once, and API reads
+        // must not queue behind it (WAL readers never block each other).
         let data_read = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(8)
             .connect_with(options(&data).pragma("mmap_size", "1073741824"))
             .await?;
         let key_pool = SqlitePoolOptions::new()

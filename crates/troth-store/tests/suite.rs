@@ -696,7 +696,9 @@ async fn audit_tamper_truncate_tail(h: &Harness) {
 
 async fn audit_verify_pages_long_chains(h: &Harness) {
     let t = with_tenant(h).await;
-    let events: Vec<AuditEvent> = (0..250)
+    // 551 entries in pages of 100: the verifier's four readers each get pages,
+    // the first of them twice.
+    let events: Vec<AuditEvent> = (0..550)
         .map(|i| AuditEvent {
             time: Timestamp::from_second(1_700_000_000 + i).unwrap(),
             actor: "svc:bulk".into(),
@@ -707,8 +709,16 @@ async fn audit_verify_pages_long_chains(h: &Harness) {
         .collect();
     h.store.append_audit(&t, events).await.unwrap();
     let r = h.store.verify_audit(&t).await.unwrap();
-    assert_eq!(r.entries, 251);
-    // A row deleted on the far side of the page boundary is still caught.
+    assert_eq!(r.entries, 551);
+    // An edited entry in a later reader's page is named exactly.
+    h.raw_exec(
+        "UPDATE audit_log SET target = 'record:x' WHERE tenant_id = $1 AND seq = 430",
+        &t,
+    )
+    .await;
+    let v = violation(h.store.verify_audit(&t).await);
+    assert_eq!(v.seq, 430);
+    // A row deleted on the far side of a page boundary is caught before it.
     h.raw_exec(
         "DELETE FROM audit_log WHERE tenant_id = $1 AND seq = 120",
         &t,
