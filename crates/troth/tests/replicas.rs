@@ -531,7 +531,11 @@ fn three_replicas_survive_kill_9_mid_sweep_and_mid_delivery() {
                 let mut n = 0usize;
                 while !stop.load(Ordering::SeqCst) {
                     let (addr, key) = &addrs[(n + i) % addrs.len()];
-                    let status = if n.is_multiple_of(2) { "given" } else { "withdrawn" };
+                    let status = if n.is_multiple_of(2) {
+                        "given"
+                    } else {
+                        "withdrawn"
+                    };
                     let body = json!({ "subject": s, "purpose": "photo-access", "status": status });
                     if let Some((201, _)) = try_http(addr, "POST", "/v1/consents", key, Some(&body))
                     {
