@@ -71,6 +71,9 @@ pub async fn open(config: &Config) -> Result<Arc<AppState>, StartError> {
     );
     state.code_key = opened.code_key;
     state.notify_key = opened.notify_key;
+    state.connectors = crate::connectors::Connected::open(&config.connectors, &opened.notify_key)
+        .await
+        .map_err(|e| StartError::Api(e.to_string()))?;
     state.read_wait = std::time::Duration::from_millis(config.coherence.replica_wait_ms);
     state.mailer = config
         .smtp
@@ -78,7 +81,11 @@ pub async fn open(config: &Config) -> Result<Arc<AppState>, StartError> {
         .map(crate::mail::Mailer::new)
         .transpose()
         .map_err(|e| StartError::Api(e.to_string()))?;
-    Ok(Arc::new(state))
+    let state = Arc::new(state);
+    crate::connectors::check_categories(&state)
+        .await
+        .map_err(StartError::Api)?;
+    Ok(state)
 }
 
 /// The whole router: `/v1`, `/openapi.json`, `/docs`, health, metrics, with the

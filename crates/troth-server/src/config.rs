@@ -44,6 +44,10 @@ pub struct Config {
     pub retention: crate::retention::RetentionConfig,
     /// Delivery of notifications (webhooks, mail) and deadline alarms.
     pub outbox: OutboxConfig,
+    /// Data maps of the company's own systems, by tenant id: `[connectors]
+    /// acme = "/etc/troth/acme-map.toml"`. Access requests export their rows and
+    /// completed deletions erase them there (see `troth_server::connectors`).
+    pub connectors: std::collections::BTreeMap<String, PathBuf>,
     /// Decision-cache coherence between replicas on one PostgreSQL database.
     pub coherence: crate::coherence::CoherenceConfig,
 }
@@ -149,6 +153,7 @@ impl Default for Config {
             smtp: None,
             retention: crate::retention::RetentionConfig::default(),
             outbox: OutboxConfig::default(),
+            connectors: std::collections::BTreeMap::new(),
             coherence: crate::coherence::CoherenceConfig::default(),
         }
     }
@@ -176,6 +181,7 @@ const KEYS: &[&str] = &[
     "smtp",
     "retention",
     "outbox",
+    "connectors",
     "coherence",
 ];
 

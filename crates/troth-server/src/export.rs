@@ -102,6 +102,10 @@ pub struct ExportData {
     pub disclosures: Vec<serde_json::Value>,
     /// Rights requests, oldest first.
     pub requests: Vec<serde_json::Value>,
+    /// Rows the company's connected systems hold, per connector and table (see
+    /// [`crate::connectors`]); absent when the tenant has no data map.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connected: Vec<troth_connectors::AccessResult>,
 }
 
 /// One file in the manifest.
@@ -179,6 +183,30 @@ fn csv_for(cat: &ExportCategory) -> Result<Vec<u8>, ExportError> {
     w.into_inner().map_err(|e| ExportError::Io(e.into_error()))
 }
 
+/// One connected table as CSV: a header of `column (category)`, then the rows.
+fn csv_for_table(table: &troth_connectors::TableRows) -> Result<Vec<u8>, ExportError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(
+        table
+            .columns
+            .iter()
+            .map(|c| format!("{} ({})", c.name, c.category)),
+    )?;
+    for row in &table.rows {
+        w.write_record(row.iter().map(cell_text))?;
+    }
+    w.into_inner().map_err(|e| ExportError::Io(e.into_error()))
+}
+
+/// A JSON value as a CSV cell: text as is, null empty, anything else as JSON.
+fn cell_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
 /// Builds the zip. Deterministic: the same data gives the same bytes.
 pub fn build(data: &ExportData) -> Result<Bundle, ExportError> {
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
@@ -188,6 +216,18 @@ pub fn build(data: &ExportData) -> Result<Bundle, ExportError> {
             format!("categories/{}.csv", file_stem(&cat.category)),
             csv_for(cat)?,
         ));
+    }
+    for system in &data.connected {
+        for table in &system.tables {
+            files.push((
+                format!(
+                    "connected/{}/{}.csv",
+                    file_stem(&system.connector),
+                    file_stem(&table.table)
+                ),
+                csv_for_table(table)?,
+            ));
+        }
     }
     let html = ENV.get_template("index.html")?.render(context! {
         d => minijinja::Value::from(minijinja::value::Serde(data)),
@@ -360,5 +400,6 @@ pub async fn gather(
         consents,
         disclosures,
         requests,
+        connected: Vec::new(),
     })
 }

@@ -278,6 +278,23 @@ fn fixed() -> ExportData {
             "kind": "access", "status": "completed", "received": "2026-02-20T00:00:00Z",
             "due": null }),
         ],
+        connected: vec![troth_connectors::AccessResult {
+            connector: "crm".into(),
+            tables: vec![troth_connectors::TableRows {
+                table: "customers".into(),
+                columns: vec![
+                    troth_connectors::ExportColumn {
+                        name: "email".into(),
+                        category: "email".into(),
+                    },
+                    troth_connectors::ExportColumn {
+                        name: "city".into(),
+                        category: "address".into(),
+                    },
+                ],
+                rows: vec![vec![json!("li.lei@example.com"), json!(null)]],
+            }],
+        }],
     }
 }
 

@@ -154,7 +154,7 @@ pub async fn create(
         None => None,
     };
     let access = Access::new(caller.actor(), "rights.export");
-    let data = gather(
+    let mut data = gather(
         &state.store,
         &tenant,
         &subject,
@@ -168,6 +168,21 @@ pub async fn create(
         tracing::error!(error = %e, "gathering an export failed");
         ApiError::internal()
     })?;
+    // The company's own systems too; an export missing one of them would tell the
+    // person less than we hold, so a failing system fails the export.
+    if let Some(systems) = state.connectors.tenant(&tenant) {
+        data.connected =
+            crate::connectors::access(&state.store, systems, &tenant, &subject, &access)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "a connected system failed during an export");
+                    ApiError::new(
+                        ProblemKind::Unavailable,
+                        format!("a connected system could not be read: {e}"),
+                    )
+                    .hint("fix the system or its data map, then ask for the export again")
+                })?;
+    }
     let bundle = build(&data).map_err(|e| {
         tracing::error!(error = %e, "building an export failed");
         ApiError::internal()

@@ -434,6 +434,23 @@ pub async fn transition(
         // The disclosure ledger survives shredding, so a retried completion after a
         // crash between the two steps still finds every recipient.
         notices = deletion_notices(&state, &caller.tenant, &l, now).await?;
+        // The company's own systems first, while the identities that find the
+        // subject's rows there can still be decrypted.
+        if !holds.iter().any(|h| h.category.is_none()) {
+            let held = if holds.is_empty() {
+                crate::connectors::Held::Nothing
+            } else {
+                let mut keep = std::collections::BTreeSet::new();
+                for c in holds.iter().filter_map(|h| h.category.as_deref()) {
+                    // Hold categories were checked against the pack when placed.
+                    keep.insert(
+                        troth_policy::ids::CategoryId::new(c).map_err(|_| ApiError::internal())?,
+                    );
+                }
+                crate::connectors::Held::Categories(keep)
+            };
+            erase_connected(&state, &caller, &l.record, &held).await?;
+        }
         if holds.is_empty() {
             erase(&state, &caller, &l.record).await?;
         } else if !holds.iter().any(|h| h.category.is_none()) {
@@ -513,6 +530,54 @@ async fn deletion_notices(
         ));
     }
     Ok(out)
+}
+
+/// Erases the subject in the tenant's connected systems (if it has a data map) and
+/// audits what each did. A failing system stops the completion with 503 naming it:
+/// the request stays in progress and completing it again re-runs the (idempotent)
+/// erasure.
+async fn erase_connected(
+    state: &AppState,
+    caller: &Caller,
+    r: &RequestRecord,
+    held: &crate::connectors::Held,
+) -> Result<(), ApiError> {
+    let Some(systems) = state.connectors.tenant(&caller.tenant) else {
+        return Ok(());
+    };
+    let access = Access::new(caller.actor(), "rights-request");
+    let reports = crate::connectors::erase(
+        &state.store,
+        systems,
+        &caller.tenant,
+        &r.subject,
+        held,
+        &access,
+    )
+    .await
+    .map_err(|e| {
+        tracing::warn!(error = %e, "a connected system failed during an erasure");
+        ApiError::new(
+            ProblemKind::Unavailable,
+            format!("erasure in a connected system failed: {e}"),
+        )
+        .hint("the request stays in progress; complete it again once the system answers")
+    })?;
+    state
+        .store
+        .append_audit(
+            &caller.tenant,
+            vec![troth_store::AuditEvent {
+                time: Timestamp::now(),
+                actor: caller.actor(),
+                action: "request.connected_erased".to_owned(),
+                target: format!("request:{}", r.request_id),
+                detail: serde_json::json!({ "systems": reports }).to_string(),
+            }],
+        )
+        .await
+        .map_err(store_error)?;
+    Ok(())
 }
 
 /// Crypto-shreds the subject and closes their account for every decision.

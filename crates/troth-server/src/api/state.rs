@@ -259,6 +259,8 @@ pub struct AppState {
     pub code_key: [u8; 32],
     /// Derives the secrets webhook notifications are signed with.
     pub notify_key: [u8; 32],
+    /// The company systems each tenant's data map connects (access and erasure).
+    pub connectors: crate::connectors::Connected,
     /// Ceased services per tenant, checked before every decision.
     pub cessations: crate::cessation::CessationCache,
     /// How long a rebuild waits for the read replica to catch up with the primary
@@ -296,6 +298,7 @@ impl AppState {
             mailer: None,
             code_key: [0; 32],
             notify_key: [0; 32],
+            connectors: Default::default(),
             cessations: Default::default(),
             read_wait: std::time::Duration::from_secs(1),
             loading: std::sync::Mutex::new(HashMap::new()),
