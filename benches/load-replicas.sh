@@ -113,6 +113,13 @@ seed() {
 run() { # name script connections(total) replicas
   local n=$4 per=$(( $3 / $4 )) i=0
   [ "$per" -ge 1 ] || per=1
+  # Warm-up, not counted: a replica's first requests load the tenant and build its
+  # decision cache, which under full load can take longer than wrk's 2 s timeout.
+  while read -r addr key; do
+    LOAD_KEY="$key" LOAD_SUBJECTS="$WORK/subjects" LOAD_DIR="$PWD/benches/load" \
+      wrk -t1 -c"$per" -d2s -s "benches/load/$2" "$addr" >/dev/null 2>&1 &
+  done <"$WORK/addrs"
+  wait_wrk "$n"
   while read -r addr key; do
     i=$((i + 1))
     LOAD_KEY="$key" LOAD_SUBJECTS="$WORK/subjects" LOAD_DIR="$PWD/benches/load" \
