@@ -195,6 +195,14 @@ pub async fn access(
 ) -> Result<Vec<AccessResult>, ConnectorRunError> {
     let who = subject_keys(store, tenant, subject, access).await?;
     let results = troth_connectors::access_all(&connected.connectors, &who).await;
+    all_or_failures(connected, results)
+}
+
+/// Every connector's result, or the failures naming their connectors.
+fn all_or_failures<T>(
+    connected: &TenantConnectors,
+    results: Vec<troth_connectors::Result<T>>,
+) -> Result<Vec<T>, ConnectorRunError> {
     let mut out = Vec::with_capacity(results.len());
     let mut failed = Vec::new();
     for (c, r) in connected.connectors.iter().zip(results) {
@@ -265,19 +273,7 @@ pub async fn erase(
             .map(|c| erase_one(c, &who, held)),
     )
     .await;
-    let mut out = Vec::with_capacity(results.len());
-    let mut failed = Vec::new();
-    for (c, r) in connected.connectors.iter().zip(results) {
-        match r {
-            Ok(r) => out.push(r),
-            Err(e) => failed.push((c.name().to_owned(), e.to_string())),
-        }
-    }
-    if failed.is_empty() {
-        Ok(out)
-    } else {
-        Err(ConnectorRunError::Failed { failed })
-    }
+    all_or_failures(connected, results)
 }
 
 async fn erase_one(
