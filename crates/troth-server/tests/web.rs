@@ -289,6 +289,99 @@ async fn sign_in(b: &mut Browser<'_>, t: &str, sink: &SmtpSink, email: &str) {
     assert_eq!(location(&r), format!("/t/{t}/consents"));
 }
 
+/// A loopback SMS gateway: the JSON bodies troth posts to it.
+async fn sms_gateway() -> (
+    std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    String,
+) {
+    let texts: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Default::default();
+    let seen = std::sync::Arc::clone(&texts);
+    let app = axum::Router::new().route(
+        "/sms",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let seen = std::sync::Arc::clone(&seen);
+            async move {
+                seen.lock()
+                    .unwrap()
+                    .push(serde_json::from_slice(&body).unwrap());
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sms", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (texts, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_with_a_code_by_text_message() {
+    let (s, _sink) = mail_server().await;
+    let (t, admin) = s.tenant("Acme").await;
+    s.subject(
+        &admin,
+        json!({ "identities": [{ "kind": "phone", "value": "+86 138 0013 8000" }] }),
+    )
+    .await;
+    let mut b = Browser::new(&s);
+    let path = format!("/t/{t}/signin");
+    // The form offers both; without an SMS gateway a number is refused, saying so.
+    assert!(b.get(&path).await.text().contains(r#"name="phone""#));
+    let r = b
+        .submit(
+            &path,
+            &path,
+            &[("email", ""), ("phone", "+86 138 0013 8000")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert!(r.text().contains("text message is not available"));
+    let r = b
+        .submit(&path, &path, &[("email", ""), ("phone", "call me")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let (texts, url) = sms_gateway().await;
+    let r = s
+        .send(
+            Method::PUT,
+            "/v1/notify-targets/sms",
+            &admin,
+            json!({ "webhook": url, "events": ["verification.sms"] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // An unknown number gets the same answer and no message.
+    let r = b
+        .submit(
+            &path,
+            &path,
+            &[("email", ""), ("phone", "+86 139 0000 0000")],
+        )
+        .await;
+    assert_eq!(location(&r), format!("/t/{t}/signin/code"));
+    assert!(texts.lock().unwrap().is_empty());
+    // A known one gets a code by text, and the code signs the person in.
+    let r = b
+        .submit(&path, &path, &[("email", ""), ("phone", "138 0013 8000")])
+        .await;
+    let code_page = location(&r);
+    let sent = texts.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["to"], "+8613800138000");
+    let text = sent[0]["text"].as_str().unwrap();
+    assert!(text.contains("登录验证码"), "{text}");
+    let code: String = text
+        .split("code is ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(6)
+        .collect();
+    let r = b.submit(&code_page, &code_page, &[("code", &code)]).await;
+    assert_eq!(location(&r), format!("/t/{t}/consents"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_javascript_a_person_signs_in_and_toggles_a_consent() {
     let (s, sink) = mail_server().await;

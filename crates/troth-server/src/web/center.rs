@@ -14,7 +14,7 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use troth_core::{ConsentStatus, Method, RequestKind};
 use troth_policy::{Lang, LegalBasis, Policy};
-use troth_store::{IdentifierKind, RequestFilter, RightsStore, Store, TenantId};
+use troth_store::{IdentifierKind, OutboxStore, RequestFilter, RightsStore, Store, TenantId};
 
 use crate::api::consents::{AcceptInput, AcceptMethod, ConsentInput};
 use crate::api::requests::{CodeInput, NewRequest, RequestView};
@@ -439,23 +439,72 @@ pub async fn signin(
     let mut page = Page::open(Arc::clone(&web), &tenant, &headers, &q).await?;
     page.session = checked_session(&web, &headers, COOKIE, &form, page.lang)?;
     let p = page.in_force().await?;
-    let email = form.get("email").to_owned();
-    if !email.contains('@') || email.len() > 320 {
-        let ctx = context! { error => i18n::t(page.lang, "email_invalid"), ..page.ctx(Some(&p.policy), "signin", "signin") };
+    let refuse = |page: Page, key: &str, status: StatusCode| {
+        let ctx = context! { error => i18n::t(page.lang, key), ..page.ctx(Some(&p.policy), "signin", "signin") };
         let mut res = page.render("signin.html", ctx);
-        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(res);
-    }
-    let Some(mailer) = web.app.mailer.clone() else {
-        let ctx = context! { error => i18n::t(page.lang, "mail_off"), ..page.ctx(Some(&p.policy), "signin", "signin") };
-        let mut res = page.render("signin.html", ctx);
-        *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-        return Ok(res);
+        *res.status_mut() = status;
+        res
+    };
+    let email = form.get("email").trim().to_owned();
+    let phone = form.get("phone").trim().to_owned();
+    // Email when given, else the mobile number (a code by text message through the
+    // tenant's SMS gateway, as for rights requests).
+    let by_phone = email.is_empty() && !phone.is_empty();
+    let (kind, address) = if by_phone {
+        let digits = phone.chars().filter(char::is_ascii_digit).count();
+        let allowed = phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')'));
+        if !allowed || !(6..=15).contains(&digits) {
+            return Ok(refuse(
+                page,
+                "phone_invalid",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ));
+        }
+        (IdentifierKind::Phone, phone)
+    } else {
+        if !email.contains('@') || email.len() > 320 {
+            return Ok(refuse(
+                page,
+                "email_invalid",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ));
+        }
+        (IdentifierKind::Email, email)
+    };
+    // Whether the channel works is checked before the lookup, so the answer never
+    // depends on whether the address is known.
+    let mailer = web.app.mailer.clone();
+    let gateway = if by_phone {
+        let targets = web
+            .app
+            .store
+            .notify_targets(&page.tenant)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "reading notify targets failed");
+                WebError::internal(page.lang)
+            })?;
+        if !targets.iter().any(|t| {
+            t.channel == troth_store::OutboxChannel::Webhook
+                && t.events
+                    .iter()
+                    .any(|e| e == crate::outbox::VERIFICATION_SMS)
+        }) {
+            return Ok(refuse(page, "sms_off", StatusCode::SERVICE_UNAVAILABLE));
+        }
+        targets
+    } else {
+        if mailer.is_none() {
+            return Ok(refuse(page, "mail_off", StatusCode::SERVICE_UNAVAILABLE));
+        }
+        Vec::new()
     };
     let found = web
         .app
         .store
-        .find_subject(&page.tenant, IdentifierKind::Email, &email, "CN")
+        .find_subject(&page.tenant, kind, &address, "CN")
         .await
         .unwrap_or(None);
     let attempt = uuid::Uuid::new_v4().to_string();
@@ -480,16 +529,27 @@ pub async fn signin(
                 WebError::internal(page.lang)
             })?;
         let controller = p.policy.controller.legal_name.en.clone();
-        if let Err(e) = mailer
-            .send_code(
-                &email,
-                &controller,
-                &code,
-                crate::api::requests::CODE_MINUTES,
-            )
-            .await
-        {
-            tracing::warn!(error = %e, "sign-in mail not sent");
+        let minutes = crate::api::requests::CODE_MINUTES;
+        let sent = match &mailer {
+            Some(mailer) if !by_phone => mailer
+                .send_code(&address, &controller, &code, minutes)
+                .await
+                .map_err(|e| e.to_string()),
+            _ => {
+                let text = format!(
+                    "{controller}: your sign-in code is {code} ({minutes} min). \
+                     您的登录验证码是 {code}，{minutes}分钟内有效。"
+                );
+                // To the number in international form, however it was typed.
+                let to = troth_crypto::normalize_phone(&address, "CN")
+                    .unwrap_or_else(|_| address.clone());
+                crate::outbox::send_sms(&web.app, &page.tenant, &gateway, &to, &text)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        };
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "sign-in code not sent");
             return Err(WebError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 page.lang,

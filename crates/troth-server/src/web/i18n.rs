@@ -121,11 +121,24 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ),
     (
         "signin_intro",
-        "Enter the email address you use with us. We will email you a six-digit code; no password is needed.",
-        "请输入您在我们这里使用的电子邮箱地址。我们会向您发送一个六位验证码，无需密码。",
+        "Enter the email address or mobile number you use with us. We will send you a six-digit code; no password is needed.",
+        "请输入您在我们这里使用的电子邮箱地址或手机号码。我们会向您发送一个六位验证码，无需密码。",
     ),
     ("email", "Email address", "电子邮箱"),
+    ("or_phone", "Or your mobile number", "或手机号码"),
+    ("phone", "Mobile number", "手机号码"),
+    (
+        "sms_off",
+        "Sign-in by text message is not available here; use your email address.",
+        "此处未开通短信登录，请使用电子邮箱。",
+    ),
+    (
+        "phone_invalid",
+        "Enter a mobile number, like +86 138 0013 8000.",
+        "请输入有效的手机号码，例如 +86 138 0013 8000。",
+    ),
     ("send_code", "Email me a code", "发送验证码"),
+    ("send_signin_code", "Send me a code", "发送验证码"),
     ("code_title", "Enter your code", "输入验证码"),
     (
         "code_sent",
