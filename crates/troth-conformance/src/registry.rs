@@ -251,9 +251,9 @@ pub const REGISTRY: &[Entry] = &[
     t("S003 R10", "s003_r10_storage_permission_only_for_bookmarks"),
     t("S003 R11", "s003_r11_third_party_source_needs_attestation"),
     t("S003 R12", "s003_r12_decision_on_an_exemption_records_it"),
-    m(
+    t(
         "S003 R13",
-        "no `cessation` command or endpoint exists yet: nothing stops collection decisions for the whole service, queues the notices or sweeps all data (another engineer is building it)",
+        "s003_r13_cessation_denies_collection_notifies_and_sweeps",
     ),
     tn(
         "S003 R14",

@@ -98,6 +98,7 @@ rows! {
     s003::s003_r10_storage_permission_only_for_bookmarks,
     s003::s003_r11_third_party_source_needs_attestation,
     s003::s003_r12_decision_on_an_exemption_records_it,
+    s003::s003_r13_cessation_denies_collection_notifies_and_sweeps,
     s003::s003_r14_cancelled_account_deleted,
     s003::s003_r15_cross_border_gate,
     s003::s003_r16_user_deletion_removes_vault_records,

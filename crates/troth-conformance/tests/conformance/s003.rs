@@ -698,6 +698,111 @@ pub async fn s003_r03_phone_in_vault_verified_by_sms(b: Backend) {
     );
 }
 
+/// R13: ceasing operations stops every collection decision, tells each person, and
+/// the sweep deletes what was held (a legal hold keeps its data, cited).
+pub async fn s003_r13_cessation_denies_collection_notifies_and_sweeps(b: Backend) {
+    let t = T::start(b, PACK).await;
+    t.run_outbox();
+    let push = Receiver::start().await;
+    t.notify_target(
+        "app-push",
+        json!({ "webhook": push.url, "events": ["cessation.notice", "cessation.announcement"] }),
+    )
+    .await;
+    let mut people = Vec::new();
+    for _ in 0..3 {
+        let sub = t.adult().await;
+        let r = t
+            .send(
+                Method::PUT,
+                &format!("/v1/subjects/{sub}/vault/phone/main"),
+                &t.admin,
+                json!({ "value": "+8613800138000", "purpose": "registration" }),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+        people.push(sub);
+    }
+    allowed(&t.ask(&people[0], "registration", &["phone"]).await);
+
+    let r = t
+        .send(
+            Method::POST,
+            "/v1/cessations",
+            &t.admin,
+            json!({ "service": PACK, "reason": "the app closes" }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["cessation_id"].as_str().unwrap().to_owned();
+
+    // Collection stops at once, for everyone.
+    denied(
+        &t.ask(&people[0], "registration", &["phone"]).await,
+        "service_ceased",
+    );
+    let newcomer = t.adult().await;
+    denied(
+        &t.ask(&newcomer, "registration", &["phone"]).await,
+        "service_ceased",
+    );
+
+    // Each person is told.
+    t.settle_outbox().await;
+    let mut told: Vec<String> = push
+        .bodies()
+        .iter()
+        .filter(|v| v["kind"] == "cessation.notice")
+        .map(|v| v["data"]["subject"].as_str().unwrap().to_owned())
+        .collect();
+    told.sort();
+    let mut want = people.clone();
+    want.sort();
+    assert_eq!(told, want);
+
+    // The sweep deletes everything but what a legal hold keeps.
+    let r = t
+        .send(
+            Method::POST,
+            "/v1/holds",
+            &t.admin,
+            json!({ "subject": people[2], "reason": "legal-requirement" }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let swept = t.sweep(false).await;
+    assert_eq!(swept["deleted"], 2, "{swept}");
+    let report = t
+        .get_as(&format!("/v1/cessations/{id}"), &t.admin)
+        .await
+        .json();
+    assert_eq!(report["status"], "drained", "{report}");
+    assert_eq!(report["records"]["remaining"], 0);
+    assert_eq!(report["records"]["held"], 1);
+    for (sub, status) in [
+        (&people[0], StatusCode::NOT_FOUND),
+        (&people[2], StatusCode::OK),
+    ] {
+        let r = t
+            .get_as(
+                &format!("/v1/subjects/{sub}/vault/phone/main?purpose=registration"),
+                &t.admin,
+            )
+            .await;
+        assert_eq!(r.status, status, "{}", r.text());
+    }
+    assert!(
+        t.audit_actions()
+            .await
+            .iter()
+            .any(|a| a["action"] == "cessation.started"),
+        "the cessation is audited"
+    );
+}
+
 pub async fn s003_r18_incident_push_to_each_or_one_announcement(b: Backend) {
     let t = T::start(b, PACK).await;
     t.run_outbox();
