@@ -37,12 +37,17 @@ pub enum IdentifierKind {
 }
 
 impl IdentifierKind {
-    fn label(self) -> &'static [u8] {
+    /// The kind's name, as stored and as data maps and exports spell it.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Self::Email => b"email",
-            Self::Phone => b"phone",
-            Self::ExternalId => b"external_id",
+            Self::Email => "email",
+            Self::Phone => "phone",
+            Self::ExternalId => "external_id",
         }
+    }
+
+    fn label(self) -> &'static [u8] {
+        self.as_str().as_bytes()
     }
 }
 

@@ -161,40 +161,40 @@ pub async fn subject_keys(
     subject: &SubjectId,
     access: &Access,
 ) -> Result<SubjectKeys, StoreError> {
-    let mut keys = SubjectKeys::new().with("subject_id", subject.as_str());
-    match store.identities(tenant, subject, access).await {
-        Ok(ids) => {
-            for (kind, value) in ids {
-                keys.insert(kind_name(kind), value.as_str());
-            }
-        }
+    let ids = match store.identities(tenant, subject, access).await {
+        Ok(ids) => ids,
         // Shredded already (a completion retried after a crash): only the id is left.
-        Err(e) if e.is_key_destroyed() => {}
+        Err(e) if e.is_key_destroyed() => Vec::new(),
         Err(e) => return Err(e),
-    }
-    Ok(keys)
+    };
+    Ok(known_as(
+        subject,
+        ids.iter()
+            .map(|(kind, value)| (kind.as_str(), value.as_str())),
+    ))
 }
 
-/// The identity kind as data maps name it.
-fn kind_name(kind: troth_store::IdentifierKind) -> &'static str {
-    match kind {
-        troth_store::IdentifierKind::Email => "email",
-        troth_store::IdentifierKind::Phone => "phone",
-        troth_store::IdentifierKind::ExternalId => "external_id",
-    }
-}
-
-/// Every row the tenant's connected systems hold about the subject; an error if
-/// any connector fails (an export must not silently leave a system out).
-pub async fn access(
-    store: &AnyStore,
-    connected: &TenantConnectors,
-    tenant: &TenantId,
+/// The keys connectors find a subject by: its identity values by kind, plus
+/// `subject_id`, troth's own pseudonymous id, for systems that store it.
+pub fn known_as<'a>(
     subject: &SubjectId,
-    access: &Access,
+    identities: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> SubjectKeys {
+    let mut keys = SubjectKeys::new().with("subject_id", subject.as_str());
+    for (kind, value) in identities {
+        keys.insert(kind, value);
+    }
+    keys
+}
+
+/// Every row the tenant's connected systems hold about the subject known by `who`
+/// (see [`subject_keys`]); an error if any connector fails (an export must not
+/// silently leave a system out).
+pub async fn access(
+    connected: &TenantConnectors,
+    who: &SubjectKeys,
 ) -> Result<Vec<AccessResult>, ConnectorRunError> {
-    let who = subject_keys(store, tenant, subject, access).await?;
-    let results = troth_connectors::access_all(&connected.connectors, &who).await;
+    let results = troth_connectors::access_all(&connected.connectors, who).await;
     all_or_failures(connected, results)
 }
 

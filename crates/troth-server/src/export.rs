@@ -16,8 +16,8 @@ use minijinja::{Environment, context};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use troth_store::{
-    Access, AnyStore, IdentifierKind, RequestFilter, RightsStore, Store, StoreError, SubjectId,
-    TenantId, VaultListStore,
+    Access, AnyStore, RequestFilter, RightsStore, Store, StoreError, SubjectId, TenantId,
+    VaultListStore,
 };
 use zip::write::SimpleFileOptions;
 
@@ -313,12 +313,7 @@ pub async fn gather(
         .await?
         .into_iter()
         .map(|(kind, value)| ExportIdentity {
-            kind: match kind {
-                IdentifierKind::Email => "email",
-                IdentifierKind::Phone => "phone",
-                IdentifierKind::ExternalId => "external_id",
-            }
-            .to_owned(),
+            kind: kind.as_str().to_owned(),
             value: value.as_str().to_owned(),
         })
         .collect();

@@ -18,7 +18,7 @@ use crate::model::{
 };
 use crate::store::Store;
 use crate::util::{
-    hash_from, i64_seq, identity_category, kind_parse, kind_str, ns_ts, seq_i64, subject_target,
+    hash_from, i64_seq, identity_category, kind_parse, ns_ts, seq_i64, subject_target,
     ts_ns,
 };
 use sqlx::{Pool, QueryBuilder, Transaction};
@@ -1295,7 +1295,7 @@ impl Store for This {
             &access.actor,
             "identity.linked",
             subject_target(subject),
-            serde_json::json!({ "kind": kind_str(kind), "purpose": access.purpose }),
+            serde_json::json!({ "kind": kind.as_str(), "purpose": access.purpose }),
         );
         let (res, _) = audited!(s, tenant, event, |tx| {
             sqlx::query(
@@ -1305,7 +1305,7 @@ impl Store for This {
             )
             .bind(tenant.as_str())
             .bind(token.as_str())
-            .bind(kind_str(kind))
+            .bind(kind.as_str())
             .bind(subject.as_str())
             .bind(ct.into_bytes())
             .bind(ts_ns(jiff::Timestamp::now())?)

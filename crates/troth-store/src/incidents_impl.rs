@@ -209,7 +209,7 @@ impl IncidentStore for This {
                 .push("SELECT subject_id FROM identities WHERE tenant_id = ")
                 .push_bind(tenant.as_str().to_owned())
                 .push(" AND kind = ")
-                .push_bind(kind_str(*k));
+                .push_bind(k.as_str());
             first = false;
         }
         let mut rows: Vec<(String,)> = qb

@@ -30,14 +30,6 @@ pub(crate) fn hash_from(bytes: &[u8]) -> Result<AuditHash> {
     Ok(AuditHash(arr))
 }
 
-pub(crate) fn kind_str(kind: IdentifierKind) -> &'static str {
-    match kind {
-        IdentifierKind::Email => "email",
-        IdentifierKind::Phone => "phone",
-        IdentifierKind::ExternalId => "external_id",
-    }
-}
-
 pub(crate) fn kind_parse(s: &str) -> Result<IdentifierKind> {
     match s {
         "email" => Ok(IdentifierKind::Email),
@@ -49,7 +41,7 @@ pub(crate) fn kind_parse(s: &str) -> Result<IdentifierKind> {
 
 /// The vault category an identity's ciphertext is bound to.
 pub(crate) fn identity_category(kind: IdentifierKind) -> troth_crypto::CategoryId {
-    troth_crypto::CategoryId::new(format!("identity.{}", kind_str(kind)))
+    troth_crypto::CategoryId::new(format!("identity.{}", kind.as_str()))
 }
 
 /// Audit `target` for a subject.

@@ -171,17 +171,23 @@ pub async fn create(
     // The company's own systems too; an export missing one of them would tell the
     // person less than we hold, so a failing system fails the export.
     if let Some(systems) = state.connectors.tenant(&tenant) {
-        data.connected =
-            crate::connectors::access(&state.store, systems, &tenant, &subject, &access)
-                .await
-                .map_err(|e| {
-                    tracing::warn!(error = %e, "a connected system failed during an export");
-                    ApiError::new(
-                        ProblemKind::Unavailable,
-                        format!("a connected system could not be read: {e}"),
-                    )
-                    .hint("fix the system or its data map, then ask for the export again")
-                })?;
+        // The identities `gather` decrypted find the subject there: no second read.
+        let who = crate::connectors::known_as(
+            &subject,
+            data.identities
+                .iter()
+                .map(|i| (i.kind.as_str(), i.value.as_str())),
+        );
+        data.connected = crate::connectors::access(systems, &who)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "a connected system failed during an export");
+                ApiError::new(
+                    ProblemKind::Unavailable,
+                    format!("a connected system could not be read: {e}"),
+                )
+                .hint("fix the system or its data map, then ask for the export again")
+            })?;
     }
     let bundle = build(&data).map_err(|e| {
         tracing::error!(error = %e, "building an export failed");
