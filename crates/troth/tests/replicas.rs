@@ -230,7 +230,8 @@ fn until_decision(r: &Replica, subject: &str, want: bool) -> Duration {
 struct Receiver {
     url: String,
     ids: Arc<Mutex<Vec<String>>>,
-    holding: Arc<AtomicBool>,
+    /// The message id of the held request, once it arrives.
+    holding: Arc<Mutex<Option<String>>>,
     release: Arc<AtomicBool>,
 }
 
@@ -239,7 +240,7 @@ impl Receiver {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/hook", l.local_addr().unwrap());
         let ids = Arc::new(Mutex::new(Vec::new()));
-        let holding = Arc::new(AtomicBool::new(false));
+        let holding = Arc::new(Mutex::new(None));
         let release = Arc::new(AtomicBool::new(false));
         let (i, h, rel) = (Arc::clone(&ids), Arc::clone(&holding), Arc::clone(&release));
         std::thread::spawn(move || {
@@ -268,7 +269,7 @@ fn serve_hook(
     stream: TcpStream,
     hold: bool,
     ids: &Mutex<Vec<String>>,
-    holding: &AtomicBool,
+    holding: &Mutex<Option<String>>,
     release: &AtomicBool,
 ) {
     let mut reader = BufReader::new(stream);
@@ -294,11 +295,11 @@ fn serve_hook(
     if reader.read_exact(&mut body).is_err() {
         return;
     }
-    if let Some(id) = id {
-        ids.lock().unwrap().push(id);
+    if let Some(id) = &id {
+        ids.lock().unwrap().push(id.clone());
     }
     if hold {
-        holding.store(true, Ordering::SeqCst);
+        *holding.lock().unwrap() = Some(id.unwrap_or_default());
         let t = Instant::now();
         while !release.load(Ordering::SeqCst) && t.elapsed() < Duration::from_secs(30) {
             std::thread::sleep(Duration::from_millis(10));
@@ -426,16 +427,15 @@ fn three_replicas_survive_kill_9_mid_sweep_and_mid_delivery() {
     }
     // The first delivery attempt hangs in the receiver: kill the replica holding it.
     wait_for("a delivery", Duration::from_secs(10), || {
-        receiver.holding.load(Ordering::SeqCst)
+        receiver.holding.lock().unwrap().is_some()
     });
-    let owners = db.query(
-        "SELECT DISTINCT lease_owner FROM outbox WHERE status = 'pending' AND lease_owner IS NOT NULL",
-    );
-    assert_eq!(
-        owners.len(),
-        1,
-        "one courier holds the claimed batch: {owners:?}"
-    );
+    // The receiver holds only the first delivery it is sent; another courier may claim
+    // and deliver later notices meanwhile, so the victim is the holder of that message.
+    let held = receiver.holding.lock().unwrap().clone().unwrap();
+    let owners = db.query(&format!(
+        "SELECT lease_owner FROM outbox WHERE message_id = '{held}' AND status = 'pending'"
+    ));
+    assert_eq!(owners.len(), 1, "the held message is leased: {owners:?}");
     let courier_pid = owner_pid(&owners[0]);
     let victim = replicas
         .iter()
