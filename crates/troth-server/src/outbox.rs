@@ -55,8 +55,12 @@ pub const CESSATION_NOTICE: &str = "cessation.notice";
 /// Message kind of a cessation announcement (too many people, or some cannot be
 /// told individually).
 pub const CESSATION_ANNOUNCEMENT: &str = "cessation.announcement";
+/// Subscription of a third party that receives people's copies of their data
+/// (portability, PIPL Art.45): the bundle is POSTed to it at once, never stored in
+/// the outbox.
+pub const COPY_TRANSFER: &str = "copy.transfer";
 /// The kinds a notify target may subscribe to.
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 8] = [
     DELETION_NOTICE,
     REQUEST_ALARM,
     INCIDENT_NOTICE,
@@ -64,6 +68,7 @@ pub const KINDS: [&str; 7] = [
     VERIFICATION_SMS,
     CESSATION_NOTICE,
     CESSATION_ANNOUNCEMENT,
+    COPY_TRANSFER,
 ];
 
 /// Why a text message was not handed to the gateway.
@@ -77,6 +82,71 @@ pub enum SmsError {
     Gateway(String),
 }
 
+/// Why a direct call to a webhook target failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectError {
+    /// No answer (connection refused, timed out, …).
+    #[error("{0}")]
+    Unreachable(&'static str),
+    /// It answered with a status other than 2xx.
+    #[error("answered {0}")]
+    Answered(u16),
+}
+
+/// POSTs `body` to a webhook target at once, signed like every webhook (for payloads
+/// that must not be stored in the outbox: one-time codes, export bundles), with `id`
+/// as its `troth-message-id` so a receiver can drop a retried call. Answers the
+/// response status.
+pub async fn post_now(
+    state: &AppState,
+    tenant: &TenantId,
+    target: &NotifyTarget,
+    id: &str,
+    kind: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Result<u16, DirectError> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let client = match CLIENT.get() {
+        Some(c) => c,
+        None => {
+            let c = reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|_| DirectError::Unreachable("no HTTP client"))?;
+            CLIENT.get_or_init(|| c)
+        }
+    };
+    let secret = webhook_secret(state, tenant, &target.target_id, target.generation);
+    let now = Timestamp::now().as_second();
+    let signature = troth_connectors::http::sign(secret.as_bytes(), now, &body);
+    let response = client
+        .post(&target.address)
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .header("troth-message-id", id)
+        .header("troth-event", kind)
+        .header(troth_connectors::http::TIMESTAMP_HEADER, now.to_string())
+        .header(troth_connectors::http::SIGNATURE_HEADER, signature)
+        .body(body)
+        .send()
+        .await
+        // The error kind only: reqwest's text can quote the URL.
+        .map_err(|e| {
+            DirectError::Unreachable(if e.is_timeout() {
+                "timed out"
+            } else {
+                "unreachable"
+            })
+        })?;
+    let status = response.status().as_u16();
+    if response.status().is_success() {
+        Ok(status)
+    } else {
+        Err(DirectError::Answered(status))
+    }
+}
+
 /// Sends a text message through the tenant's SMS gateway at once (not through the
 /// outbox: the body holds a phone number and a one-time code, which must not be
 /// stored). The call is signed like every webhook; `{"to", "text", "id"}` is the body.
@@ -87,24 +157,12 @@ pub async fn send_sms(
     to: &str,
     text: &str,
 ) -> Result<(), SmsError> {
-    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     let gateway = targets
         .iter()
         .find(|t| {
             t.channel == OutboxChannel::Webhook && t.events.iter().any(|e| e == VERIFICATION_SMS)
         })
         .ok_or(SmsError::NoGateway)?;
-    let client = match CLIENT.get() {
-        Some(c) => c,
-        None => {
-            let c = reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|_| SmsError::Gateway("client".into()))?;
-            CLIENT.get_or_init(|| c)
-        }
-    };
     let id = uuid::Uuid::now_v7().simple().to_string();
     // The number as dialled: digits and a leading plus, whatever spacing it was
     // entered with.
@@ -113,39 +171,18 @@ pub async fn send_sms(
         .filter(|c| c.is_ascii_digit() || *c == '+')
         .collect();
     let body = serde_json::json!({ "id": id, "to": to, "text": text }).to_string();
-    let secret = webhook_secret(state, tenant, &gateway.target_id, gateway.generation);
-    let now = Timestamp::now().as_second();
-    let response = client
-        .post(&gateway.address)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header("troth-message-id", &id)
-        .header("troth-event", VERIFICATION_SMS)
-        .header(troth_connectors::http::TIMESTAMP_HEADER, now.to_string())
-        .header(
-            troth_connectors::http::SIGNATURE_HEADER,
-            troth_connectors::http::sign(secret.as_bytes(), now, body.as_bytes()),
-        )
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| {
-            SmsError::Gateway(
-                if e.is_timeout() {
-                    "timed out"
-                } else {
-                    "unreachable"
-                }
-                .into(),
-            )
-        })?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        Err(SmsError::Gateway(format!(
-            "answered {}",
-            response.status().as_u16()
-        )))
-    }
+    post_now(
+        state,
+        tenant,
+        gateway,
+        &id,
+        VERIFICATION_SMS,
+        "application/json",
+        body.into_bytes(),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| SmsError::Gateway(e.to_string()))
 }
 
 /// The secret a webhook target's calls are signed with (`whsec_` + 64 hex digits).

@@ -250,6 +250,14 @@ impl Store for AnyStore {
     async fn vault_get(&self, key: &VaultKey, access: &Access) -> Result<Zeroizing<Vec<u8>>> {
         delegate!(self.vault_get(key, access))
     }
+    async fn vault_replace(
+        &self,
+        key: &VaultKey,
+        plaintext: &[u8],
+        access: &Access,
+    ) -> Result<bool> {
+        delegate!(self.vault_replace(key, plaintext, access))
+    }
     async fn vault_delete(&self, key: &VaultKey, access: &Access) -> Result<bool> {
         delegate!(self.vault_delete(key, access))
     }

@@ -1546,6 +1546,40 @@ impl Store for This {
         Ok(dek.decrypt(&key.category, &key.record, &EncryptedField::from_bytes(ct)?)?)
     }
 
+    async fn vault_replace(&self, key: &VaultKey, plaintext: &[u8], access: &Access) -> Result<bool> {
+        let s = &self.inner.shared;
+        let keys = tenant_keys(s, &key.tenant).await?;
+        let dek = subject_key_for_write(s, &keys, &key.tenant, &key.subject).await?;
+        let ct = dek.encrypt(&key.category, &key.record, plaintext)?;
+        let event = audit_event(
+            &access.actor,
+            "vault.correct",
+            subject_target(&key.subject),
+            serde_json::json!({ "category": key.category.as_str(), "record": key.record.as_str(),
+                "purpose": access.purpose }),
+        );
+        // Not `audited!`: a record that is not there is neither written nor audited.
+        let mut tx = begin_data(s).await?;
+        let head = require_head(&mut tx, &key.tenant).await?;
+        let res = sqlx::query(
+            "UPDATE vault_records SET ciphertext = $5
+             WHERE tenant_id = $1 AND subject_id = $2 AND category = $3 AND record_id = $4",
+        )
+        .bind(key.tenant.as_str())
+        .bind(key.subject.as_str())
+        .bind(key.category.as_str())
+        .bind(key.record.as_str())
+        .bind(ct.into_bytes())
+        .execute(&mut *tx)
+        .await?;
+        if res.rows_affected() == 0 {
+            return Ok(false);
+        }
+        audit_in_tx(s, &mut tx, &key.tenant, &head, vec![event]).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn vault_delete(&self, key: &VaultKey, access: &Access) -> Result<bool> {
         let event = audit_event(
             &access.actor,

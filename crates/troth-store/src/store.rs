@@ -130,6 +130,16 @@ pub trait Store: Send + Sync {
         access: &Access,
     ) -> impl Future<Output = Result<Zeroizing<Vec<u8>>>> + Send;
 
+    /// Replaces the value of an existing record, keeping its expiry and creation time
+    /// (a correction, PIPL Art.46; audited as `vault.correct`). Returns whether the
+    /// record existed; nothing is written when it did not.
+    fn vault_replace(
+        &self,
+        key: &VaultKey,
+        plaintext: &[u8],
+        access: &Access,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
     /// Deletes one PI value (audited as `vault.delete`). Returns whether it existed.
     fn vault_delete(
         &self,
