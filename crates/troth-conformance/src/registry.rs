@@ -173,9 +173,10 @@ pub const REGISTRY: &[Entry] = &[
         "s002_r13_access_due_in_30_days_overdue_alarm_export_produced",
         "the clock is moved past the due date by running the courier's alarm pass (troth_server::outbox::raise_alarms, what `troth serve` runs every alarm interval) at a later instant; the alarm is read in GET /v1/outbox and the DPO's inbox",
     ),
-    m(
+    tn(
         "S002 R14",
-        "a correction request can be filed and completed, but completing it changes no value: the correction itself is written by the app key through PUT /v1/subjects/{id}/vault/… (S000 R01), not by the request (the lead is building this)",
+        "s002_r14_correction_request_updates_the_value_audited",
+        "the person's new values come with the request (kept encrypted until then) and are written when an operator completes it; a record the person does not have is not created",
     ),
     tn(
         "S002 R15",
@@ -196,13 +197,15 @@ pub const REGISTRY: &[Entry] = &[
         "s002_r18_cancel_account",
         "cancellation is DELETE /v1/subjects/{id}; a cancel-account request type is #7",
     ),
-    m(
+    tn(
         "S002 R19",
-        "the export exists (JSON, CSV per category and a bilingual page; see S002 R13), but a copy request's `to_third_party` is only recorded: nothing pushes the bundle to a third-party endpoint (the lead is building this)",
+        "s002_r19_copy_exported_and_pushed_to_a_named_third_party",
+        "the third parties a person can name are the company's webhook notify targets subscribed to `copy.transfer` (\"where feasible\"); the zip is POSTed to it, signed, when the request completes",
     ),
-    m(
+    tn(
         "S002 R20",
-        "an explanation request can be filed, but nothing answers it with the purposes, logic summary and inputs recorded for a decision: decisions are not recorded per subject (the lead is building this)",
+        "s002_r20_explanation_returns_purposes_logic_and_inputs",
+        "decisions are kept for explanation when the app asks with `record: true` (automated decisions that affect the person); decisions asked without it are not stored",
     ),
     tn(
         "S002 R21",
@@ -282,9 +285,10 @@ pub const REGISTRY: &[Entry] = &[
     ),
     t("S003 R24", "s003_r24_written_guardian_consent_below_18"),
     // S004 — MobTech
-    m(
+    tn(
         "S004 R01",
-        "developers are tenants, and tenants are created by the operator (`troth` bootstrap) with a name only: no developer-account registration stores a phone number in the vault",
+        "s004_r01_developer_registration_keeps_the_phone_in_the_vault",
+        "a developer's account is a subject of MobTech's tenant (the developer is MobTech's data subject), found by its phone number's blind index; the platform's registration form calls the subject, consent and vault APIs",
     ),
     m(
         "S004 R02",
@@ -333,9 +337,10 @@ pub const REGISTRY: &[Entry] = &[
         "s004_r16_account_cancellation_deletes",
         "cancellation is DELETE /v1/subjects/{id}; a cancel-account request type is #7",
     ),
-    m(
+    tn(
         "S004 R17",
-        "the export exists (see S002 R13), but a copy request's `to_third_party` is only recorded: nothing pushes the bundle to a designated third party (the lead is building this)",
+        "s004_r17_copy_exported_and_pushed_to_a_designated_third_party",
+        "the designated third party is one of the company's webhook notify targets subscribed to `copy.transfer`; the zip is POSTed to it, signed, when the request completes",
     ),
     tn(
         "S004 R18",
@@ -347,9 +352,10 @@ pub const REGISTRY: &[Entry] = &[
         "s004_r19_deadline_15_days_after_verification",
         "verified by the one-time email code; due is the end of the 15th day after verification in the tenant's calendar",
     ),
-    m(
+    tn(
         "S004 R20",
-        "end users can be verified directly (one-time codes by email or SMS), but nothing routes an end user's request to the developer tenant whose app collected the data (the lead is building this)",
+        "s004_r20_end_user_routed_by_developer_or_verified_directly",
+        "the app provider's route is a request submitted with `developer` (a developer tenant of the same deployment), recorded as submitted by it and verified by the operator with the provider; the direct route is the end user's own key and a one-time code",
     ),
     t("S004 R21", "s004_r21_refusal_cites_a_pack_reason"),
     m("S004 R22", CHILD_SWEEP),

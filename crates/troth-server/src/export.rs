@@ -24,6 +24,18 @@ use zip::write::SimpleFileOptions;
 /// The vault category stored exports live in: one record per request, encrypted
 /// under the subject's data key, so erasing the subject shreds its exports too.
 pub const EXPORT_CATEGORY: &str = "troth.export";
+/// The vault category of decisions kept for explanation requests (`"record": true`
+/// on `POST /v1/decisions`): the person's data, so exports include them and erasure
+/// shreds them.
+pub const DECISION_CATEGORY: &str = "troth.decision";
+/// The vault category a correction request's new values wait in until it completes.
+pub const CORRECTION_CATEGORY: &str = "troth.correction";
+/// The vault category of what completing a request produced (an explanation, the
+/// records corrected, a transfer's receipt): one record per request.
+pub const RESULT_CATEGORY: &str = "troth.result";
+/// Vault categories that hold troth's own working data rather than what the company
+/// collected, left out of exports.
+pub const INTERNAL_CATEGORIES: [&str; 3] = [EXPORT_CATEGORY, CORRECTION_CATEGORY, RESULT_CATEGORY];
 
 /// Why a bundle could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -320,7 +332,7 @@ pub async fn gather(
     identities.sort_by(|a, b| (&a.kind, &a.value).cmp(&(&b.kind, &b.value)));
     let mut vault: Vec<ExportCategory> = Vec::new();
     for v in store
-        .vault_records(tenant, subject, &[EXPORT_CATEGORY], access)
+        .vault_records(tenant, subject, &INTERNAL_CATEGORIES, access)
         .await?
     {
         let (value, encoding) = value_of(&v.plaintext);

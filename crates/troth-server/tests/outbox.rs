@@ -6,57 +6,14 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Backend, Server, SmtpSink};
+use support::{Backend, Receiver, Server, SmtpSink};
 use troth_server::config::{OutboxConfig, SmtpConfig};
 use troth_server::outbox::Courier;
-
-/// A webhook receiver on loopback: answers `fail_first` calls with 503, then 200,
-/// and keeps every call.
-#[derive(Clone, Default)]
-struct Receiver {
-    calls: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
-    fail_first: Arc<Mutex<usize>>,
-}
-
-impl Receiver {
-    async fn start(fail_first: usize) -> (Self, String) {
-        let r = Self {
-            calls: Arc::default(),
-            fail_first: Arc::new(Mutex::new(fail_first)),
-        };
-        let state = r.clone();
-        let app = axum::Router::new().route(
-            "/hook",
-            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-                let state = state.clone();
-                async move {
-                    state.calls.lock().unwrap().push((headers, body));
-                    let mut left = state.fail_first.lock().unwrap();
-                    if *left > 0 {
-                        *left -= 1;
-                        StatusCode::SERVICE_UNAVAILABLE
-                    } else {
-                        StatusCode::OK
-                    }
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        (r, url)
-    }
-
-    fn calls(&self) -> Vec<(HeaderMap, Bytes)> {
-        self.calls.lock().unwrap().clone()
-    }
-}
 
 fn fast() -> OutboxConfig {
     OutboxConfig {

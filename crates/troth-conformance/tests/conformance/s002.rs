@@ -794,3 +794,227 @@ pub async fn s002_r15_deletion_notifies_every_recipient_backups_unreadable(b: Ba
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
     assert!(!r.text().contains("zhao.lei@example.com"));
 }
+
+pub async fn s002_r14_correction_request_updates_the_value_audited(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = registered(&t).await;
+    t.store(
+        &sub,
+        "email",
+        "main",
+        "registration",
+        "old.mail@example.com",
+        None,
+    )
+    .await;
+    let fix = json!({ "subject": sub, "kind": "correction", "channel": "web",
+        "corrections": [{ "category": "email", "record": "main", "value": "new.mail@example.com" }] });
+    // The new value is never shown on the request, nor at rest in clear.
+    let req = t.request(fix.clone()).await;
+    assert_eq!(
+        req["asks"]["corrections"],
+        json!([{ "category": "email", "record": "main" }])
+    );
+    assert!(!req.to_string().contains("new.mail@example.com"), "{req}");
+    let raw = t.raw_database().await;
+    assert!(
+        !raw.windows(20).any(|w| w == b"new.mail@example.com"),
+        "the pending value is encrypted"
+    );
+    let id = req["request_id"].as_str().unwrap().to_owned();
+    // Until it completes, the old value stands.
+    let old = t.read(&sub, "email", "main", "registration").await;
+    assert_eq!(old.json()["value"], "old.mail@example.com");
+    for cmd in ["start_verification", "verified"] {
+        let r = t.transition(&id, json!({ "command": cmd })).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    let done = t
+        .transition(
+            &id,
+            json!({ "command": "complete", "outcome": { "kind": "fulfilled" } }),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+    assert_eq!(
+        done.json()["result"]["corrected"],
+        json!([{ "category": "email", "record": "main" }])
+    );
+    let now = t.read(&sub, "email", "main", "registration").await;
+    assert_eq!(now.json()["value"], "new.mail@example.com");
+    let actions = t.audit_actions().await;
+    let corrected = actions
+        .iter()
+        .find(|a| a["action"] == "vault.correct")
+        .expect("the correction is audited");
+    assert_eq!(detail(corrected)["category"], "email", "{corrected}");
+    let executed = actions
+        .iter()
+        .find(|a| a["action"] == "request.executed")
+        .expect("the request's execution is audited");
+    assert_eq!(executed["target"], format!("request:{id}"));
+    assert!(
+        !actions
+            .iter()
+            .any(|a| a.to_string().contains("mail@example.com")),
+        "no value in the audit log"
+    );
+
+    // A record the person does not have cannot be "corrected" into existence: the
+    // completion is refused and the request stays open.
+    let ghost = json!({ "subject": sub, "kind": "correction",
+        "corrections": [{ "category": "phone", "record": "main", "value": "+8613800000000" }] });
+    let req = t.request(ghost).await;
+    let ghost_id = req["request_id"].as_str().unwrap().to_owned();
+    for cmd in ["start_verification", "verified"] {
+        t.transition(&ghost_id, json!({ "command": cmd })).await;
+    }
+    let r = t
+        .transition(
+            &ghost_id,
+            json!({ "command": "complete", "outcome": { "kind": "fulfilled" } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert_eq!(t.rights_request(&ghost_id).await["status"], "in_progress");
+    // Corrections name categories of the policy.
+    let r = t
+        .send(
+            Method::POST,
+            "/v1/requests",
+            &t.app,
+            json!({ "subject": sub, "kind": "correction",
+                "corrections": [{ "category": "shoe-size", "record": "x", "value": "42" }] }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["field"], "corrections[0].category");
+}
+
+pub async fn s002_r19_copy_exported_and_pushed_to_a_named_third_party(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = registered(&t).await;
+    t.store(
+        &sub,
+        "email",
+        "main",
+        "registration",
+        "li.na@example.com",
+        None,
+    )
+    .await;
+    let (third, secret, done) = t.copy_to_third_party(&sub).await;
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["result"]["transferred_to"], "portability", "{done}");
+    let calls = third.calls();
+    assert_eq!(calls.len(), 1, "one transfer");
+    let (headers, body) = &calls[0];
+    assert_eq!(headers["content-type"], "application/zip");
+    assert_eq!(headers["troth-event"], "copy.transfer");
+    third.assert_signed(&secret);
+    // Machine-readable JSON and CSV, and the human-readable page, with a manifest.
+    let files = unzip(body);
+    let file = |name: &str| {
+        files
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{name} missing from the copy"))
+            .1
+            .clone()
+    };
+    let data: serde_json::Value = serde_json::from_slice(&file("data.json")).unwrap();
+    assert!(data.to_string().contains("li.na@example.com"), "{data}");
+    let csv = String::from_utf8(file("categories/email.csv")).unwrap();
+    assert!(csv.contains("li.na@example.com"), "{csv}");
+    assert!(
+        String::from_utf8(file("index.html"))
+            .unwrap()
+            .contains("li.na@example.com")
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(&file("manifest.json")).unwrap();
+    assert!(!manifest["files"].as_array().unwrap().is_empty());
+    assert_eq!(
+        done["result"]["manifest_sha256"].as_str().unwrap(),
+        String::from_utf8(file("manifest.sha256"))
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+    );
+    // The person can still download their own copy.
+    let r = t
+        .send(
+            Method::POST,
+            &format!(
+                "/v1/requests/{}/export",
+                done["request_id"].as_str().unwrap()
+            ),
+            &t.operator,
+            json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+}
+
+pub async fn s002_r20_explanation_returns_purposes_logic_and_inputs(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = registered(&t).await;
+    t.give(&sub, "marketing").await;
+    let kept = |allow: bool| {
+        let t = &t;
+        let sub = sub.clone();
+        async move {
+            let d = t
+                .decide(json!({ "subject": sub, "purpose": "marketing",
+                    "categories": ["email"], "record": true }))
+                .await;
+            assert_eq!(d["allow"], allow, "{d}");
+            d
+        }
+    };
+    let first = kept(true).await;
+    assert!(first["recorded"].is_string(), "kept: {first}");
+    // An unrecorded decision is not part of the explanation.
+    let unrecorded = t.ask(&sub, "registration", &["email"]).await;
+    assert!(unrecorded.get("recorded").is_none());
+    t.set(&sub, "withdrawn", "marketing").await;
+    let second = kept(false).await;
+
+    let (id, done) = t
+        .fulfil_request(json!({ "subject": sub, "kind": "explanation", "channel": "web" }))
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+    let answer = t.rights_request(&id).await["result"].clone();
+    let decisions = answer["decisions"].as_array().expect("decisions").clone();
+    assert_eq!(decisions.len(), 2, "{answer}");
+    // Inputs as recorded, oldest first.
+    for (d, asked) in decisions.iter().zip([&first, &second]) {
+        assert_eq!(d["decision_id"], asked["recorded"]);
+        assert_eq!(d["purpose"], "marketing");
+        assert_eq!(d["categories"], json!(["email"]));
+        assert_eq!(d["allow"], asked["allow"]);
+        assert_eq!(d["version"], asked["version"]);
+    }
+    // The logic in words: the basis when allowed, the reasons when refused.
+    let logic = |i: usize| decisions[i]["logic"].as_str().unwrap().to_owned();
+    assert!(logic(0).starts_with("allowed"), "{}", logic(0));
+    assert!(logic(1).starts_with("refused"), "{}", logic(1));
+    for code in codes(&second) {
+        assert!(logic(1).contains(&code), "{} lacks {code}", logic(1));
+    }
+    // The purpose, described as the policy describes it.
+    let purposes = answer["purposes"].as_array().unwrap();
+    assert_eq!(purposes.len(), 1, "{answer}");
+    assert_eq!(purposes[0]["id"], "marketing");
+    assert!(purposes[0]["description"]["en"].as_str().unwrap().len() > 10);
+    assert!(purposes[0]["description"]["zh-CN"].is_string());
+    assert!(
+        t.audit_actions()
+            .await
+            .iter()
+            .any(|a| a["action"] == "request.executed" && detail(a)["decisions"] == 2),
+        "the explanation is audited"
+    );
+}

@@ -990,3 +990,203 @@ pub async fn s004_r24_retention_per_purpose_holds_cite_one_of_four(b: Backend) {
         assert_eq!(present(s).await, StatusCode::OK, "held for {reason}");
     }
 }
+
+pub async fn s004_r17_copy_exported_and_pushed_to_a_designated_third_party(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let sub = t.adult().await;
+    t.store(
+        &sub,
+        "email",
+        "primary",
+        "service-notices",
+        "dev.copy@example.com",
+        None,
+    )
+    .await;
+    let (third, secret, done) = t.copy_to_third_party(&sub).await;
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["asks"]["third_party"], "portability");
+    assert_eq!(done["result"]["transferred_to"], "portability", "{done}");
+    third.assert_signed(&secret);
+    let calls = third.calls();
+    assert_eq!(calls.len(), 1, "one transfer");
+    let files = unzip(&calls[0].1);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    for name in [
+        "data.json",
+        "categories/email.csv",
+        "index.html",
+        "manifest.json",
+    ] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
+    let data = &files.iter().find(|(n, _)| n == "data.json").unwrap().1;
+    assert!(
+        String::from_utf8_lossy(data).contains("dev.copy@example.com"),
+        "the copy holds the person's data"
+    );
+    assert_eq!(
+        calls[0].0["troth-message-id"],
+        format!("copy:{}", done["request_id"].as_str().unwrap())
+    );
+    // Recorded without the data: the audit names the target and the bundle's checksum.
+    let actions = t.audit_actions().await;
+    let executed = actions
+        .iter()
+        .find(|a| a["action"] == "request.executed")
+        .expect("the transfer is audited");
+    assert_eq!(detail(executed)["transferred_to"], "portability");
+    assert!(!executed.to_string().contains("dev.copy@example.com"));
+}
+
+pub async fn s004_r20_end_user_routed_by_developer_or_verified_directly(b: Backend) {
+    let sink = SmtpSink::start().await;
+    let t = T::start_with(b, PACK, |c| sink.configure(c)).await;
+    // The app provider is a developer tenant of the same deployment.
+    let dev = uuid::Uuid::new_v4().to_string();
+    troth_server::bootstrap::create_tenant(
+        &t.state,
+        &troth_store::TenantId::new(dev.clone()),
+        "App Co",
+    )
+    .await
+    .unwrap();
+    let sub = t
+        .subject(json!({ "age": { "band": "adult" },
+            "identities": [{ "kind": "email", "value": "end.user@example.com" }] }))
+        .await;
+
+    // Through the app provider: the request arrives routed by the developer, and
+    // MobTech verifies the person with the app provider before acting.
+    let routed = t
+        .request(json!({ "subject": sub, "kind": "access", "channel": "api", "developer": dev }))
+        .await;
+    assert_eq!(
+        routed["submitter"],
+        json!({ "kind": "developer_tenant", "tenant": dev })
+    );
+    assert_eq!(routed["status"], "received");
+    assert!(routed["due"].is_null(), "no clock before verification");
+    let id = routed["request_id"].as_str().unwrap().to_owned();
+    for cmd in ["start_verification", "verified"] {
+        let r = t.transition(&id, json!({ "command": cmd })).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    let v = t.rights_request(&id).await;
+    assert_eq!(v["status"], "in_progress");
+    assert!(v["due"].is_string(), "the clock runs from verification");
+    // Only developers served here can route requests.
+    let r = t
+        .send(
+            Method::POST,
+            "/v1/requests",
+            &t.app,
+            json!({ "subject": sub, "kind": "access",
+                    "developer": uuid::Uuid::new_v4().to_string() }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["field"], "developer");
+
+    // Directly: the end user proves who they are with a code sent to their email.
+    let own = t.key("subject", Some(&sub)).await;
+    let r = t
+        .send(
+            Method::POST,
+            "/v1/requests",
+            &own,
+            json!({ "subject": sub, "kind": "access", "developer": dev }),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "a person is not a developer: {}",
+        r.text()
+    );
+    let direct = t
+        .request_as(&own, json!({ "subject": sub, "kind": "access" }))
+        .await;
+    assert_eq!(direct["submitter"], json!({ "kind": "subject" }));
+    let id = direct["request_id"].as_str().unwrap().to_owned();
+    let r = t
+        .send(
+            Method::POST,
+            &format!("/v1/requests/{id}/verification"),
+            &own,
+            json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    let r = t
+        .send(
+            Method::POST,
+            &format!("/v1/requests/{id}/verification/confirm"),
+            &own,
+            json!({ "code": sink.last_code() }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["status"], "in_progress");
+}
+
+pub async fn s004_r01_developer_registration_keeps_the_phone_in_the_vault(b: Backend) {
+    let t = T::start(b, PACK).await;
+    // A developer registering on the platform is a person MobTech serves: its account
+    // is a subject found by the phone number's blind index, whatever its spelling.
+    let dev = t
+        .subject(json!({ "age": { "band": "adult" },
+            "identities": [{ "kind": "phone", "value": "+86 139 1234 5678" }] }))
+        .await;
+    let found = t
+        .post(
+            "/v1/subjects/lookup",
+            json!({ "kind": "phone", "value": "13912345678", "region": "CN" }),
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text());
+    assert_eq!(found.json()["subject_id"], dev.as_str());
+    // The number is sensitive here: stored only once the developer agreed to
+    // registration and to the phone number's separate consent.
+    let put = |purpose: &'static str| {
+        let t = &t;
+        let dev = dev.clone();
+        async move {
+            t.send(
+                Method::PUT,
+                &format!("/v1/subjects/{dev}/vault/phone/account"),
+                &t.app,
+                json!({ "value": "+86 139 1234 5678", "purpose": purpose }),
+                &[],
+            )
+            .await
+        }
+    };
+    let r = put("developer-registration").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    t.give(&dev, "developer-registration").await;
+    t.give_scope(&dev, "developer-registration", cat("phone"))
+        .await;
+    let r = put("developer-registration").await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    // Not for another purpose than the one it was collected for.
+    let r = put("developer-marketing").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let r = t
+        .read(&dev, "phone", "account", "developer-registration")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["value"], "+86 139 1234 5678");
+    // Encrypted at rest: neither spelling of the number is in the database.
+    let raw = t.raw_database().await;
+    for needle in ["+86 139 1234 5678", "13912345678", "+8613912345678"] {
+        assert!(
+            !raw.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{needle} in clear"
+        );
+    }
+}

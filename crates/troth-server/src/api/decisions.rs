@@ -9,6 +9,7 @@ use axum::http::HeaderMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use troth_core::{Decision, DecisionRequest, Signals, SubjectId as CoreSubject};
+use troth_store::Store;
 use utoipa::ToSchema;
 
 use crate::api::caller::Caller;
@@ -42,6 +43,11 @@ pub struct Question {
     /// When the processing happens; default now.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub at: Option<Timestamp>,
+    /// Keep this decision, with its inputs and reasons, for the subject's
+    /// explanation requests (PIPL Art.24: an automated decision that affects the
+    /// person). Stored encrypted with the subject's data; single questions only.
+    #[serde(default)]
+    pub record: bool,
 }
 
 /// The answer.
@@ -60,6 +66,9 @@ pub struct Answer {
     pub basis: Option<troth_core::Basis>,
     /// The policy version (content hash) decided under.
     pub version: String,
+    /// The id the decision was kept under (`"record": true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<String>,
 }
 
 fn answer(d: Decision, version: &str) -> Answer {
@@ -71,7 +80,61 @@ fn answer(d: Decision, version: &str) -> Answer {
         obligations: d.obligations,
         basis: d.basis,
         version: version.to_owned(),
+        recorded: None,
     }
+}
+
+/// Keeps a decision in the subject's vault (category
+/// [`crate::export::DECISION_CATEGORY`]) for explanation requests, for as long as the
+/// pack keeps data of its purpose. Answers the record id.
+async fn keep(
+    state: &AppState,
+    rt: &TenantRuntime,
+    caller: &Caller,
+    subject: CoreSubject,
+    q: &Question,
+    answer: &Answer,
+    at: Timestamp,
+) -> Result<String, ApiError> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let kept = serde_json::json!({
+        "decision_id": id,
+        "time": at,
+        "purpose": q.purpose,
+        "categories": q.categories,
+        "recipient": q.recipient,
+        "destination": q.destination,
+        "service": q.service,
+        "allow": answer.allow,
+        "reasons": answer.reasons,
+        "obligations": answer.obligations,
+        "basis": answer.basis,
+        "version": answer.version,
+    });
+    let key = troth_store::VaultKey::new(
+        caller.tenant.clone(),
+        crate::api::state::store_subject(subject),
+        crate::export::DECISION_CATEGORY,
+        id.as_str(),
+    );
+    let plan = crate::retention::plan_record(rt, &q.purpose, None).await;
+    let bytes = serde_json::to_vec(&kept).map_err(|_| ApiError::internal())?;
+    state
+        .store
+        .vault_put(
+            &key,
+            &bytes,
+            plan.as_ref().and_then(|p| p.expires),
+            &troth_store::Access::new(caller.actor(), q.purpose.as_str()),
+        )
+        .await
+        .map_err(crate::api::store_error)?;
+    if let Some(plan) = &plan {
+        crate::retention::record_plan(state, &key, plan)
+            .await
+            .map_err(crate::api::store_error)?;
+    }
+    Ok(id)
 }
 
 /// What has ceased in the caller's tenant. Asked before the decision index, so a
@@ -163,15 +226,27 @@ pub async fn single(
     let rt = runtime(&state, &caller).await?;
     let (subject, req) = request(&state, &rt, &caller, &q, signals(&headers), "").await?;
     let stopped = ceased(&state, &caller).await?;
-    let ix = rt.index.read().await;
-    let ix = ix.as_ref().ok_or_else(no_policy)?;
-    let version = ix.policy().version().hash.to_string();
-    let d = if stopped.covers(q.service.as_deref()) {
-        ceased_decision()
-    } else {
-        ix.decide(subject, &req)
+    let (d, version) = {
+        let ix = rt.index.read().await;
+        let ix = ix.as_ref().ok_or_else(no_policy)?;
+        let version = ix.policy().version().hash.to_string();
+        if stopped.covers(q.service.as_deref()) {
+            (ceased_decision(), version)
+        } else {
+            (ix.decide(subject, &req), version)
+        }
     };
-    Ok(axum::Json(answer(d, &version)))
+    let mut a = answer(d, &version);
+    if q.record {
+        let subject = subject.ok_or_else(|| {
+            bad(
+                "record",
+                "only a subject's decision can be kept; an anonymous one has nobody to explain it to",
+            )
+        })?;
+        a.recorded = Some(keep(&state, &rt, &caller, subject, &q, &a, req.at).await?);
+    }
+    Ok(axum::Json(a))
 }
 
 /// Many questions at once.
@@ -214,6 +289,12 @@ pub async fn batch(
     let sig = signals(&headers);
     let mut reqs = Vec::with_capacity(b.items.len());
     for (i, q) in b.items.iter().enumerate() {
+        if q.record {
+            return Err(bad(
+                &format!("items[{i}].record"),
+                "decisions are kept one at a time: ask POST /v1/decisions with `record`",
+            ));
+        }
         reqs.push(request(&state, &rt, &caller, q, sig, &format!("items[{i}].")).await?);
     }
     let stopped = ceased(&state, &caller).await?;

@@ -152,6 +152,7 @@ pub async fn record(
         service: None,
         anonymous: false,
         at: Some(at),
+        record: false,
     };
     let (subject, req) = request(&state, &rt, &caller, &q, signals(&headers), "").await?;
     let stopped = crate::api::decisions::ceased(&state, &caller).await?;

@@ -142,57 +142,8 @@ pub async fn create(
     let tenant = caller.tenant.clone();
     let subject = loaded.record.subject.clone();
     let now = Timestamp::now();
-    let policy_version = match state
-        .tenant(&tenant)
-        .await
-        .map_err(crate::api::runtime_error)?
-    {
-        Some(rt) => rt
-            .in_force(now)
-            .await
-            .map(|p| format!("{} ({})", p.version.label, p.version.hash)),
-        None => None,
-    };
     let access = Access::new(caller.actor(), "rights.export");
-    let mut data = gather(
-        &state.store,
-        &tenant,
-        &subject,
-        &id,
-        policy_version,
-        now,
-        &access,
-    )
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "gathering an export failed");
-        ApiError::internal()
-    })?;
-    // The company's own systems too; an export missing one of them would tell the
-    // person less than we hold, so a failing system fails the export.
-    if let Some(systems) = state.connectors.tenant(&tenant) {
-        // The identities `gather` decrypted find the subject there: no second read.
-        let who = crate::connectors::known_as(
-            &subject,
-            data.identities
-                .iter()
-                .map(|i| (i.kind.as_str(), i.value.as_str())),
-        );
-        data.connected = crate::connectors::access(systems, &who)
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "a connected system failed during an export");
-                ApiError::new(
-                    ProblemKind::Unavailable,
-                    format!("a connected system could not be read: {e}"),
-                )
-                .hint("fix the system or its data map, then ask for the export again")
-            })?;
-    }
-    let bundle = build(&data).map_err(|e| {
-        tracing::error!(error = %e, "building an export failed");
-        ApiError::internal()
-    })?;
+    let bundle = bundle(&state, &tenant, &loaded.record, &access, now).await?;
     let mut raw = [0u8; 32];
     getrandom::fill(&mut raw).map_err(|_| ApiError::internal())?;
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
@@ -233,6 +184,68 @@ pub async fn create(
             files: bundle.manifest.files,
         }),
     ))
+}
+
+/// Builds the bundle answering an access or copy request: everything troth holds
+/// about the subject (read as `access`) plus every connected system's rows.
+pub(crate) async fn bundle(
+    state: &AppState,
+    tenant: &TenantId,
+    record: &troth_store::RequestRecord,
+    access: &Access,
+    now: Timestamp,
+) -> Result<crate::export::Bundle, ApiError> {
+    let subject = &record.subject;
+    let policy_version = match state
+        .tenant(tenant)
+        .await
+        .map_err(crate::api::runtime_error)?
+    {
+        Some(rt) => rt
+            .in_force(now)
+            .await
+            .map(|p| format!("{} ({})", p.version.label, p.version.hash)),
+        None => None,
+    };
+    let mut data = gather(
+        &state.store,
+        tenant,
+        subject,
+        &record.request_id,
+        policy_version,
+        now,
+        access,
+    )
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "gathering an export failed");
+        ApiError::internal()
+    })?;
+    // The company's own systems too; an export missing one of them would tell the
+    // person less than we hold, so a failing system fails the export.
+    if let Some(systems) = state.connectors.tenant(tenant) {
+        // The identities `gather` decrypted find the subject there: no second read.
+        let who = crate::connectors::known_as(
+            subject,
+            data.identities
+                .iter()
+                .map(|i| (i.kind.as_str(), i.value.as_str())),
+        );
+        data.connected = crate::connectors::access(systems, &who)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "a connected system failed during an export");
+                ApiError::new(
+                    ProblemKind::Unavailable,
+                    format!("a connected system could not be read: {e}"),
+                )
+                .hint("fix the system or its data map, then ask for the export again")
+            })?;
+    }
+    build(&data).map_err(|e| {
+        tracing::error!(error = %e, "building an export failed");
+        ApiError::internal()
+    })
 }
 
 /// The stored header: secret hash and expiry, then the zip.

@@ -12,6 +12,7 @@ pub mod consents;
 pub mod decisions;
 pub mod disclosures;
 pub mod exports;
+pub mod fulfil;
 pub mod holds;
 pub mod idempotency;
 pub mod incidents;

@@ -11,8 +11,8 @@ use utoipa::{Modify, OpenApi};
 use crate::api::{calendar, cessations, holds, reports, retention};
 
 use crate::api::{
-    audit, consents, decisions, disclosures, exports, incidents, keys, outbox, policies, requests,
-    subjects, vault,
+    audit, consents, decisions, disclosures, exports, fulfil, incidents, keys, outbox, policies,
+    requests, subjects, vault,
 };
 
 /// Adds the bearer-key security scheme.
@@ -75,7 +75,8 @@ impl Modify for BearerKeys {
         vault::PutValue, vault::VaultValue,
         disclosures::NewDisclosure, disclosures::DisclosureInfo,
         requests::NewRequest, requests::RequestView, requests::Move, requests::CodeSent,
-        requests::CodeInput, exports::ExportCreated,
+        requests::CodeInput, exports::ExportCreated, fulfil::Asks, fulfil::CorrectionInput,
+        fulfil::CorrectionRef,
         incidents::Bilingual, incidents::NewIncident, incidents::IncidentView, incidents::Notice,
         outbox::MessageView, outbox::TargetBody, outbox::TargetView,
         retention::SweepRequest, retention::SweepResult, retention::DueView, retention::HeldView,

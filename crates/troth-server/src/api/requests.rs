@@ -24,6 +24,7 @@ use troth_store::{
 use utoipa::ToSchema;
 
 use crate::api::caller::Caller;
+use crate::api::fulfil::{self, Asks, CorrectionInput};
 use crate::api::state::{AppState, Published, store_subject};
 use crate::api::subjects::shred;
 use crate::api::{bad, existing_subject, no_policy, runtime, store_error};
@@ -49,6 +50,29 @@ pub struct NewRequest {
     /// For `copy`: transfer to a third party the person names.
     #[serde(default)]
     pub to_third_party: bool,
+    /// For `copy` with `to_third_party`: the third party, a notify target subscribed
+    /// to `copy.transfer`; the bundle is POSTed to it when the request completes.
+    pub third_party: Option<String>,
+    /// For `withdraw_consent`: the purposes (default: every purpose consented to).
+    #[serde(default)]
+    pub purposes: Vec<String>,
+    /// For `correction`: the records to correct and their correct values (kept
+    /// encrypted; written when the request completes).
+    #[serde(default)]
+    pub corrections: Vec<CorrectionInput>,
+    /// The developer tenant (its id) that routed its end user's request here (seed
+    /// 004 F.2: the end user went through the app provider). Not for subject keys:
+    /// a person submitting directly proves who they are with a one-time code.
+    pub developer: Option<String>,
+}
+
+/// A request as stored: the state machine's details and what it asks for.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredDetails {
+    #[serde(flatten)]
+    details: RequestDetails,
+    #[serde(default, skip_serializing_if = "Asks::is_empty")]
+    asks: Asks,
 }
 
 /// A request and where it stands.
@@ -86,6 +110,14 @@ pub struct RequestView {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
     pub events: Vec<TransitionEvent>,
+    /// What it asks for beyond its kind (purposes, records to correct, third party).
+    #[serde(skip_serializing_if = "Asks::is_empty")]
+    pub asks: Asks,
+    /// What completing it produced (on single reads): the records corrected, the
+    /// purposes withdrawn, the explanation, the transfer's receipt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<serde_json::Value>,
 }
 
 /// The tenant's working-day calendar (`/v1/calendar`) as it stood when a request
@@ -116,6 +148,7 @@ fn end_of(cal: &HolidayCalendar, d: Option<jiff::civil::Date>) -> Option<Timesta
 pub(crate) struct Loaded {
     pub(crate) record: RequestRecord,
     pub(crate) details: RequestDetails,
+    pub(crate) asks: Asks,
     pub(crate) events: Vec<TransitionEvent>,
     pub(crate) request: RightsRequest,
     pub(crate) rules: RequestRules,
@@ -148,6 +181,26 @@ async fn load(state: &AppState, caller: &Caller, id: &str) -> Result<Loaded, Api
     load_record(state, &caller.tenant, record).await
 }
 
+/// The developer tenant a routed request names: one this deployment serves.
+async fn developer_tenant(state: &AppState, id: &str) -> Result<troth_core::TenantId, ApiError> {
+    let tenant: troth_core::TenantId = id
+        .parse()
+        .map_err(|_| bad("developer", "a developer tenant id (a UUID)"))?;
+    let known = state
+        .store
+        .tenant(&TenantId::new(tenant.to_string()))
+        .await
+        .map_err(store_error)?;
+    if known.is_none() {
+        return Err(ApiError::new(
+            ProblemKind::Unprocessable,
+            format!("no developer tenant `{id}` is served here"),
+        )
+        .field("developer"));
+    }
+    Ok(tenant)
+}
+
 /// Replays a stored request (read with its events).
 pub(crate) async fn load_record(
     state: &AppState,
@@ -159,7 +212,7 @@ pub(crate) async fn load_record(
         .await
         .map_err(crate::api::runtime_error)?
         .ok_or_else(|| ApiError::not_found("tenant"))?;
-    let details: RequestDetails =
+    let StoredDetails { details, asks } =
         serde_json::from_str(&record.details_json).map_err(|_| corrupt())?;
     let events: Vec<TransitionEvent> = record
         .events
@@ -180,6 +233,7 @@ pub(crate) async fn load_record(
     Ok(Loaded {
         record,
         details,
+        asks,
         events,
         request,
         rules,
@@ -205,7 +259,18 @@ fn view(l: &Loaded, with_events: bool) -> RequestView {
         } else {
             Vec::new()
         },
+        asks: l.asks.clone(),
+        result: None,
     }
+}
+
+/// The single-read view: transitions and what completion produced.
+async fn full_view(state: &AppState, caller: &Caller, l: &Loaded) -> Result<RequestView, ApiError> {
+    let mut v = view(l, true);
+    if l.request.state().status().as_str() == "completed" {
+        v.result = fulfil::result(state, caller, l).await?;
+    }
+    Ok(v)
 }
 
 /// Submits a request. Kinds that need no identity check start at once; the others
@@ -225,12 +290,22 @@ pub async fn submit(
     let version = rt.in_force(now).await.ok_or_else(no_policy)?;
     let rules = rules(&version, req.kind)?;
     let calendar = calendar(&state, &caller.tenant, &version.policy, now).await?;
+    let submitter = match (&req.developer, caller.role) {
+        (None, Role::Subject) => Submitter::Subject,
+        (None, _) => Submitter::Operator,
+        (Some(_), Role::Subject) => {
+            return Err(bad(
+                "developer",
+                "a person's own request is not routed by a developer",
+            ));
+        }
+        (Some(d), _) => Submitter::DeveloperTenant {
+            tenant: developer_tenant(&state, d).await?,
+        },
+    };
     let details = RequestDetails {
         kind: req.kind,
-        submitter: match caller.role {
-            Role::Subject => Submitter::Subject,
-            _ => Submitter::Operator,
-        },
+        submitter,
         channel: req.channel.unwrap_or(Channel::Api),
         to_third_party: req.to_third_party,
         received_at: now,
@@ -249,6 +324,7 @@ pub async fn submit(
         .map(|r| r.received)
         .collect();
     let fee = repeat_fee(&previous, now, rules.free_requests.as_ref());
+    let asks = fulfil::check(&state, &caller, &version, &req).await?;
     let (mut request, first) = RightsRequest::receive(details, &rules, &calendar)
         .map_err(|e| ApiError::new(ProblemKind::Unprocessable, e.to_string()))?;
     let mut events = vec![first];
@@ -260,13 +336,23 @@ pub async fn submit(
         );
     }
     let id = uuid::Uuid::now_v7().to_string();
+    // The values first: a request is never stored without what it asks for.
+    fulfil::seal_corrections(
+        &state,
+        &caller,
+        &store_subject(subject),
+        &id,
+        &req.corrections,
+    )
+    .await?;
     let json = |e: &TransitionEvent| serde_json::to_string(e).map_err(|_| ApiError::internal());
     let record = RequestRecord {
         tenant: caller.tenant.clone(),
         request_id: id.clone(),
         subject: store_subject(subject),
         kind: req.kind.as_str().to_owned(),
-        details_json: serde_json::to_string(&details).map_err(|_| ApiError::internal())?,
+        details_json: serde_json::to_string(&StoredDetails { details, asks })
+            .map_err(|_| ApiError::internal())?,
         status: "received".to_owned(),
         due: end_of(&calendar, events[0].due),
         received: now,
@@ -293,7 +379,7 @@ pub async fn submit(
             .map_err(store_error)?;
     }
     let loaded = load(&state, &caller, &id).await?;
-    let mut body = view(&loaded, true);
+    let mut body = full_view(&state, &caller, &loaded).await?;
     body.fee = Some(fee);
     Ok((StatusCode::CREATED, axum::Json(body)))
 }
@@ -311,7 +397,7 @@ pub async fn get(
         caller.require(Permission::WorkRequests)?;
     }
     let loaded = load(&state, &caller, &id).await?;
-    Ok(axum::Json(view(&loaded, true)))
+    Ok(axum::Json(full_view(&state, &caller, &loaded).await?))
 }
 
 /// `?status=`: `open` (default), `overdue` or `all`.
@@ -470,9 +556,31 @@ pub async fn transition(
         }
         // A hold on the subject as a whole keeps all of it.
     }
+    let fulfilled = completing
+        && matches!(
+            &event.command,
+            Some(Transition::Complete {
+                outcome: Outcome::Fulfilled | Outcome::FulfilledWithHolds { .. }
+            })
+        );
+    if fulfilled && !erasing {
+        fulfil::execute(&state, &caller, &l, now).await?;
+    }
     persist(&state, &caller, &l, &event, &notices).await?;
+    if !l.asks.corrections.is_empty()
+        && matches!(event.to.status().as_str(), "completed" | "refused")
+    {
+        // Applied or refused: the pending values are not needed any more. A failure
+        // here leaves them encrypted with the subject's data, shredded with it.
+        if fulfil::discard_corrections(&state, &caller, &l)
+            .await
+            .is_err()
+        {
+            tracing::warn!(request = %l.record.request_id, "pending corrections were not discarded");
+        }
+    }
     let loaded = load(&state, &caller, &id).await?;
-    Ok(axum::Json(view(&loaded, true)))
+    Ok(axum::Json(full_view(&state, &caller, &loaded).await?))
 }
 
 /// One notice per recipient that received the subject's data (per the disclosure
@@ -904,5 +1012,5 @@ pub async fn confirm_code(
         .map_err(|e| ApiError::new(ProblemKind::Conflict, e.to_string()))?;
     persist(&state, &caller, &l, &event, &[]).await?;
     let loaded = load(&state, &caller, &id).await?;
-    Ok(axum::Json(view(&loaded, true)))
+    Ok(axum::Json(full_view(&state, &caller, &loaded).await?))
 }

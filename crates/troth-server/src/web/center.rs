@@ -1187,6 +1187,10 @@ pub async fn submit_request(
         kind,
         channel: Some(troth_core::Channel::PrivacyCenter),
         to_third_party: false,
+        third_party: None,
+        purposes: Vec::new(),
+        corrections: Vec::new(),
+        developer: None,
     };
     let res = crate::api::requests::submit(
         State(Arc::clone(&web.app)),

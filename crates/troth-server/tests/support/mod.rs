@@ -320,3 +320,45 @@ pub fn decoded(msg: &str) -> String {
     };
     format!("{head}\n\n{text}")
 }
+
+/// A webhook receiver on loopback: answers `fail_first` calls with 503, then 200,
+/// and keeps every call.
+#[derive(Clone, Default)]
+pub struct Receiver {
+    calls: Arc<std::sync::Mutex<Vec<(HeaderMap, axum::body::Bytes)>>>,
+    fail_first: Arc<std::sync::Mutex<usize>>,
+}
+
+impl Receiver {
+    pub async fn start(fail_first: usize) -> (Self, String) {
+        let r = Self {
+            calls: Arc::default(),
+            fail_first: Arc::new(std::sync::Mutex::new(fail_first)),
+        };
+        let state = r.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let state = state.clone();
+                async move {
+                    state.calls.lock().unwrap().push((headers, body));
+                    let mut left = state.fail_first.lock().unwrap();
+                    if *left > 0 {
+                        *left -= 1;
+                        StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        StatusCode::OK
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (r, url)
+    }
+
+    pub fn calls(&self) -> Vec<(HeaderMap, axum::body::Bytes)> {
+        self.calls.lock().unwrap().clone()
+    }
+}

@@ -931,6 +931,11 @@ impl T {
     }
 }
 
+/// An audit entry's detail (stored as JSON text).
+pub fn detail(entry: &Value) -> Value {
+    serde_json::from_str(entry["detail"].as_str().unwrap()).unwrap()
+}
+
 /// Unpacks a zip: (path, bytes) per file.
 pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     use std::io::Read as _;
@@ -943,4 +948,72 @@ pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
             (f.name().to_owned(), b)
         })
         .collect()
+}
+
+impl T {
+    /// Files a request (app key), takes it through verification by hand and
+    /// completes it as fulfilled (operator key); returns its id and the completion's answer.
+    pub async fn fulfil_request(&self, body: Value) -> (String, Reply) {
+        let req = self.request(body).await;
+        let id = req["request_id"].as_str().unwrap().to_owned();
+        if req["status"] == "received" {
+            for cmd in ["start_verification", "verified"] {
+                let r = self.transition(&id, json!({ "command": cmd })).await;
+                assert_eq!(r.status, StatusCode::OK, "{cmd}: {}", r.text());
+            }
+        }
+        let done = self
+            .transition(
+                &id,
+                json!({ "command": "complete", "outcome": { "kind": "fulfilled" } }),
+            )
+            .await;
+        (id, done)
+    }
+
+    /// A copy of `sub`'s data sent to the third party the person names: registers a
+    /// webhook target `portability` subscribed to `copy.transfer`, files the copy
+    /// request naming it and completes it. Returns the third party's receiver, the
+    /// target's signing secret and the completed request.
+    pub async fn copy_to_third_party(&self, sub: &str) -> (Receiver, String, Value) {
+        let third = Receiver::start().await;
+        let secret = self
+            .notify_target(
+                "portability",
+                json!({ "webhook": third.url, "events": ["copy.transfer"] }),
+            )
+            .await["secret"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // A target that is not subscribed to copies cannot be named.
+        self.notify_target(
+            "alarms",
+            json!({ "webhook": third.url, "events": ["request.alarm"] }),
+        )
+        .await;
+        let wrong = self
+            .send(
+                Method::POST,
+                "/v1/requests",
+                &self.app,
+                json!({ "subject": sub, "kind": "copy", "to_third_party": true,
+                        "third_party": "alarms" }),
+                &[],
+            )
+            .await;
+        assert_eq!(
+            wrong.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            wrong.text()
+        );
+        assert_eq!(wrong.json()["field"], "third_party", "{}", wrong.text());
+        let (id, done) = self
+            .fulfil_request(json!({ "subject": sub, "kind": "copy", "channel": "web",
+                "to_third_party": true, "third_party": "portability" }))
+            .await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+        (third, secret, self.rights_request(&id).await)
+    }
 }
