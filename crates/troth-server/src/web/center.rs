@@ -1138,14 +1138,10 @@ pub async fn requests(
         })?;
     let mut rows = Vec::new();
     for r in records.iter().rev() {
-        let v = crate::api::requests::get(
-            State(Arc::clone(&web.app)),
-            Extension(page.caller(subject)),
-            Path(r.request_id.clone()),
-        )
-        .await
-        .map_err(|e| WebError::api(page.lang, &e))?;
-        rows.push(request_row(&v.0, page.lang));
+        let v = crate::api::requests::summary(&web.app, &page.caller(subject), &r.request_id)
+            .await
+            .map_err(|e| WebError::api(page.lang, &e))?;
+        rows.push(request_row(&v, page.lang));
     }
     let kinds: Vec<minijinja::Value> = RequestKind::ALL
         .iter()
