@@ -399,4 +399,32 @@ impl OutboxStore for This {
         });
         Ok(res.rows_affected() == 1)
     }
+
+    async fn notice_subjects(
+        &self,
+        tenant: &TenantId,
+        after: Option<&SubjectId>,
+        limit: u32,
+    ) -> Result<Vec<(SubjectId, bool)>> {
+        // A keyset page on the subjects' primary key; the email check is one probe
+        // of the identities' (tenant, subject, …) key per row.
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT s.subject_id, CAST(CASE WHEN EXISTS (SELECT 1 FROM identities i
+                 WHERE i.tenant_id = s.tenant_id AND i.subject_id = s.subject_id
+                 AND i.kind = $2) THEN 1 ELSE 0 END AS BIGINT)
+             FROM subjects s
+             WHERE s.tenant_id = $1 AND s.status <> 'erased' AND s.subject_id > $3
+             ORDER BY s.subject_id LIMIT $4",
+        )
+        .bind(tenant.as_str())
+        .bind(IdentifierKind::Email.as_str())
+        .bind(after.map_or("", |s| s.as_str()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.inner.shared.data_read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(s, e)| (SubjectId::new(s), e != 0))
+            .collect())
+    }
 }
