@@ -78,8 +78,8 @@ pub enum TransferError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The tenant's policies could not be loaded.
-    #[error("the tenant's policies could not be loaded")]
-    Runtime,
+    #[error("the tenant's policies could not be loaded: {0}")]
+    Runtime(#[from] crate::api::state::RuntimeError),
 }
 
 /// The version `which` and the one published before it.
@@ -91,7 +91,7 @@ async fn versions(
     let rt = state
         .tenant(tenant)
         .await
-        .map_err(|_| TransferError::Runtime)?
+        .map_err(TransferError::Runtime)?
         .ok_or(TransferError::NoTenant)?;
     let versions = rt.versions.read().await;
     let pos = versions

@@ -39,6 +39,6 @@ pub async fn record(
                 ApiError::new(ProblemKind::Unprocessable, why).field(field)
             }
             TransferError::Store(s) => store_error(s),
-            TransferError::Runtime => ApiError::internal(),
+            TransferError::Runtime(e) => crate::api::runtime_error(e),
         })
 }
