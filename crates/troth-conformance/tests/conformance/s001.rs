@@ -780,6 +780,29 @@ pub async fn s001_r14_future_version_notified_to_everyone_before_it_takes_effect
         "{shown:?}"
     );
     assert!(!shown.iter().any(|s| s.to_string().contains(&no_address)));
+    // The privacy center's policy page announces it too, linking to the changes.
+    let tenant = t.get_as("/v1/tenant", &t.admin).await.json()["tenant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = t
+        .call(
+            Method::GET,
+            &format!("/t/{tenant}/policy?lang=en"),
+            None,
+            axum::body::Body::empty(),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = r.text();
+    assert!(
+        page.contains(&format!(
+            "A new version of this policy takes effect on <time>{effective}</time>"
+        )),
+        "{page}"
+    );
+    assert!(page.contains(&format!("to={hash}")), "{page}");
 
     // Queuing again (after a crash half way) tells nobody twice.
     let again = t
