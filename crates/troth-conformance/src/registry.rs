@@ -26,9 +26,7 @@ const fn m(row: &'static str, reason: &'static str) -> Entry {
     }
 }
 
-const POLICY_NOTICES: &str = "publishing a version queues no notices to subjects: the outbox has no policy-change notice kind (it carries deletion.notice, request.alarm, incident.notice, incident.announcement and verification.sms only), and nothing lists the subjects to tell before the effective date";
 const CHILD_SWEEP: &str = "children without guardian consent are denied (guardian_consent_required, or child_not_accepted where the pack accepts no children), but no sweep deletes data collected from a child without it: retention plans each record's expiry from its purpose's rule only (troth-core retention.rs, the vault's expires_at), never from the subject's age band or guardian consent";
-const CONTROLLER: &str = "publishing a version that names a new controller makes consents need renewal where the earlier version did not bind the new holder (consent validity follows the diff), but there is no transfer-of-controller event and nothing notifies subjects: the outbox has no such notice kind";
 
 /// The registry: one entry per row of every promise table.
 pub const REGISTRY: &[Entry] = &[
@@ -119,7 +117,10 @@ pub const REGISTRY: &[Entry] = &[
     ),
     t("S001 R12", "s001_r12_two_minor_bands"),
     t("S001 R13", "s001_r13_service_policy_overrides_main_policy"),
-    m("S001 R14", POLICY_NOTICES),
+    t(
+        "S001 R14",
+        "s001_r14_future_version_notified_to_everyone_before_it_takes_effect",
+    ),
     t(
         "S001 R15",
         "s001_r15_rights_reduction_needs_renewed_consent",
@@ -158,7 +159,10 @@ pub const REGISTRY: &[Entry] = &[
         "S002 R09",
         "s002_r09_affiliate_changing_purpose_needs_new_consent",
     ),
-    m("S002 R10", CONTROLLER),
+    t(
+        "S002 R10",
+        "s002_r10_controller_transfer_notifies_and_binds_or_reasks",
+    ),
     t(
         "S002 R11",
         "s002_r11_public_disclosure_needs_separate_consent",
@@ -278,7 +282,10 @@ pub const REGISTRY: &[Entry] = &[
     t("S003 R19", "s003_r19_purpose_change_needs_consent"),
     t("S003 R20", "s003_r20_partner_sharing_gated_and_logged"),
     t("S003 R21", "s003_r21_public_disclosure_gate"),
-    m("S003 R22", CONTROLLER),
+    t(
+        "S003 R22",
+        "s003_r22_controller_transfer_informs_and_keeps_protection",
+    ),
     t(
         "S003 R23",
         "s003_r23_consent_denied_until_new_version_accepted",
@@ -364,9 +371,9 @@ pub const REGISTRY: &[Entry] = &[
         "S004 R24",
         "s004_r24_retention_per_purpose_holds_cite_one_of_four",
     ),
-    m(
+    t(
         "S004 R25",
-        "the diff classifier flags the criteria (GET /v1/policies/{v}/diff), but publishing a significant version queues no notices: the outbox has no policy-change notice kind, and no email goes to the services' users",
+        "s004_r25_significant_change_prominent_notice_and_email",
     ),
     tn(
         "S004 R26",

@@ -348,7 +348,7 @@ impl ConsentValidity {
 /// Whether consents given under `old` stop counting under `new`: the diff needs
 /// explicit consent, or the controller changed and `old` did not promise that a new
 /// holder stays bound by the policy (seed 002 R10, `changes.controller_transfer`).
-fn consent_breaks(old: &Policy, new: &Policy) -> bool {
+pub fn consent_breaks(old: &Policy, new: &Policy) -> bool {
     let d = troth_policy::diff(old, new);
     let unbound_new_holder = old
         .changes

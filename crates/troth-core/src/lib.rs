@@ -57,6 +57,7 @@ pub mod subject;
 pub use calendar::{CalendarError, HolidayCalendar};
 pub use compiled::{
     BitSet, Cessation, CessationScope, CompileError, CompiledPolicy, ConsentValidity,
+    consent_breaks,
 };
 pub use decide::{
     Basis, Decision, DecisionRequest, DisclosureKind, Obligation, Reason, decide, decide_batch,

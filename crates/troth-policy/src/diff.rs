@@ -48,6 +48,12 @@ impl Criterion {
         Criterion::OtherSecurityPrivacy,
     ];
 
+    /// The criterion as a clause for people ("our ownership … changes"), as the
+    /// rendered policy words it.
+    pub fn describe(self, lang: crate::Lang) -> String {
+        crate::labels::label(lang, &format!("criterion.{}", self.as_str()))
+    }
+
     /// The snake_case name used in manifests and JSON.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -98,11 +98,14 @@ pub enum Permission {
     ManageHolds,
     /// Start a cessation of operations (stops collection, deletes data): admins only.
     CeaseOperations,
+    /// Record a transfer of the controller (tells everyone; consents may need
+    /// renewal): admins only.
+    TransferController,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 20] = [
+    pub const ALL: [Permission; 21] = [
         Permission::ManageKeys,
         Permission::PublishPolicy,
         Permission::ReadPolicy,
@@ -123,6 +126,7 @@ impl Permission {
         Permission::RunReports,
         Permission::ManageHolds,
         Permission::CeaseOperations,
+        Permission::TransferController,
     ];
 }
 
@@ -132,7 +136,10 @@ pub fn allows(role: Role, perm: Permission) -> bool {
     use Permission as P;
     match role {
         Role::Admin => true,
-        Role::Operator => !matches!(perm, P::ManageKeys | P::PublishPolicy | P::CeaseOperations),
+        Role::Operator => !matches!(
+            perm,
+            P::ManageKeys | P::PublishPolicy | P::CeaseOperations | P::TransferController
+        ),
         Role::App => matches!(
             perm,
             P::ReadPolicy

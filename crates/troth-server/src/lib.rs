@@ -21,11 +21,13 @@ pub mod export;
 pub mod extract;
 pub mod health;
 pub mod mail;
+pub mod notices;
 pub mod observe;
 pub mod outbox;
 pub mod retention;
 pub mod serve;
 pub mod storage;
+pub mod transfer;
 pub mod web;
 
 pub use config::{Config, ConfigError};

@@ -12,7 +12,7 @@
 //!
 //! * `troth-message-id`: the message id, the same on every retry — receivers drop
 //!   ids they have seen;
-//! * `troth-event`: the kind (`deletion.notice`, `request.alarm`);
+//! * `troth-event`: the kind (`deletion.notice`, `request.alarm`, `policy.notice`, …);
 //! * `troth-timestamp`: Unix seconds at sending;
 //! * `troth-signature`: `v1=` + hex HMAC-SHA256 over `<timestamp>.<body>`, keyed
 //!   with the target's secret (the `whsec_…` text's UTF-8 bytes). Receivers reject
@@ -59,8 +59,18 @@ pub const CESSATION_ANNOUNCEMENT: &str = "cessation.announcement";
 /// (portability, PIPL Art.45): the bundle is POSTed to it at once, never stored in
 /// the outbox.
 pub const COPY_TRANSFER: &str = "copy.transfer";
+/// Message kind of a policy-change notice to one person (to the tenant's push
+/// webhook, or by email to the person), queued when a version is published.
+pub const POLICY_NOTICE: &str = "policy.notice";
+/// Message kind of a policy-change notice for the home page (and for people who
+/// cannot be told individually).
+pub const POLICY_ANNOUNCEMENT: &str = "policy.announcement";
+/// Message kind of a transfer-of-controller notice to one person.
+pub const CONTROLLER_NOTICE: &str = "controller.notice";
+/// Message kind of a transfer-of-controller notice for the home page.
+pub const CONTROLLER_ANNOUNCEMENT: &str = "controller.announcement";
 /// The kinds a notify target may subscribe to.
-pub const KINDS: [&str; 8] = [
+pub const KINDS: [&str; 12] = [
     DELETION_NOTICE,
     REQUEST_ALARM,
     INCIDENT_NOTICE,
@@ -69,6 +79,10 @@ pub const KINDS: [&str; 8] = [
     CESSATION_NOTICE,
     CESSATION_ANNOUNCEMENT,
     COPY_TRANSFER,
+    POLICY_NOTICE,
+    POLICY_ANNOUNCEMENT,
+    CONTROLLER_NOTICE,
+    CONTROLLER_ANNOUNCEMENT,
 ];
 
 /// Why a text message was not handed to the gateway.
@@ -580,7 +594,14 @@ fn email_text(m: &OutboxMessage) -> (String, String) {
              一项个人信息主体请求即将或已经超过法定期限。"
                 .to_owned(),
         ),
-        INCIDENT_NOTICE | INCIDENT_ANNOUNCEMENT | CESSATION_NOTICE | CESSATION_ANNOUNCEMENT => {
+        INCIDENT_NOTICE
+        | INCIDENT_ANNOUNCEMENT
+        | CESSATION_NOTICE
+        | CESSATION_ANNOUNCEMENT
+        | POLICY_NOTICE
+        | POLICY_ANNOUNCEMENT
+        | CONTROLLER_NOTICE
+        | CONTROLLER_ANNOUNCEMENT => {
             // The payload carries the notice already written in both languages.
             let text = |k: &str| data.get(k).and_then(|v| v.as_str()).unwrap_or_default();
             return (

@@ -377,6 +377,8 @@ async fn permission_matrix(backend: Backend) {
             (P::ManageHolds, s.get("/v1/holds", &token).await),
             // The s002 pack has no [cessation]: an admin is refused 422, nothing stops.
             (P::CeaseOperations, s.post("/v1/cessations", &token, json!({ "service": "s002-template" })).await),
+            // No such version: an admin is answered 404, nothing is recorded.
+            (P::TransferController, s.post("/v1/controller-transfers", &token, json!({ "version": "none", "new_controller": "X Ltd", "effective": "2026-01-01" })).await),
         ];
         assert_eq!(calls.len(), P::ALL.len(), "one call per permission");
         // Routes beyond the one per permission, each with the permission it needs.
@@ -393,6 +395,10 @@ async fn permission_matrix(backend: Backend) {
             .await,
         ));
         calls.push((P::ReadReports, s.get("/v1/cessations", &token).await));
+        calls.push((
+            P::PublishPolicy,
+            s.post("/v1/policies/none/notices", &token, json!({})).await,
+        ));
         for (perm, r) in calls {
             assert_ne!(r.status, StatusCode::UNAUTHORIZED, "{role:?} {perm:?}");
             let forbidden = r.status == StatusCode::FORBIDDEN;
@@ -759,6 +765,7 @@ async fn openapi_describes_every_operation() {
         "GET /v1/tenant",
         "POST /v1/cessations",
         "POST /v1/consents",
+        "POST /v1/controller-transfers",
         "POST /v1/decisions",
         "POST /v1/decisions/batch",
         "POST /v1/disclosures",
@@ -770,6 +777,7 @@ async fn openapi_describes_every_operation() {
         "POST /v1/keys",
         "POST /v1/outbox/{message}/retry",
         "POST /v1/policies",
+        "POST /v1/policies/{version}/notices",
         "POST /v1/reports/pia",
         "POST /v1/reports/ropa",
         "POST /v1/requests",

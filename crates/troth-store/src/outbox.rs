@@ -13,7 +13,7 @@ use crate::error::{Result, StoreError};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
-use troth_crypto::TenantId;
+use troth_crypto::{SubjectId, TenantId};
 
 /// How a message is delivered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,6 +263,17 @@ pub trait OutboxStore: Send + Sync {
         target_id: &str,
         actor: &str,
     ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// One page of the people a tenant-wide notice goes to: subjects not erased, in
+    /// id order after `after`, at most `limit`, each with whether it has an email
+    /// identity. Callers page with the last id so a large tenant is never held in
+    /// memory at once.
+    fn notice_subjects(
+        &self,
+        tenant: &TenantId,
+        after: Option<&SubjectId>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(SubjectId, bool)>>> + Send;
 }
 
 macro_rules! delegate {
@@ -339,5 +350,13 @@ impl OutboxStore for AnyStore {
         actor: &str,
     ) -> Result<bool> {
         delegate!(self.delete_notify_target(tenant, target_id, actor))
+    }
+    async fn notice_subjects(
+        &self,
+        tenant: &TenantId,
+        after: Option<&SubjectId>,
+        limit: u32,
+    ) -> Result<Vec<(SubjectId, bool)>> {
+        delegate!(self.notice_subjects(tenant, after, limit))
     }
 }

@@ -114,19 +114,30 @@ impl OutboxStore for This {
     ) -> Result<u64> {
         // Callers re-enqueue the same ids (alarms are raised on every pass): skip the
         // transaction, and its audit entry, when nothing is new.
-        let mut fresh = Vec::with_capacity(messages.len());
-        for m in messages {
-            let known: Option<(String,)> = sqlx::query_as(
-                "SELECT message_id FROM outbox WHERE tenant_id = $1 AND message_id = $2",
-            )
-            .bind(tenant.as_str())
-            .bind(&m.message_id)
-            .fetch_optional(&self.inner.shared.data_read)
-            .await?;
-            if known.is_none() {
-                fresh.push(m.clone());
+        // Known ids are looked up a chunk at a time (a notice to everyone re-run over
+        // a large tenant asks about every id again).
+        let mut known = std::collections::HashSet::new();
+        for chunk in messages.chunks(500) {
+            let mut qb: QueryBuilder<Db> =
+                QueryBuilder::new("SELECT message_id FROM outbox WHERE tenant_id = ");
+            qb.push_bind(tenant.as_str().to_owned())
+                .push(" AND message_id IN (");
+            let mut ids = qb.separated(", ");
+            for m in chunk {
+                ids.push_bind(m.message_id.clone());
             }
+            qb.push(")");
+            let rows: Vec<(String,)> = qb
+                .build_query_as()
+                .fetch_all(&self.inner.shared.data_read)
+                .await?;
+            known.extend(rows.into_iter().map(|(id,)| id));
         }
+        let fresh: Vec<NewOutboxMessage> = messages
+            .iter()
+            .filter(|m| !known.contains(&m.message_id))
+            .cloned()
+            .collect();
         let messages = fresh.as_slice();
         if messages.is_empty() {
             return Ok(0);
@@ -398,5 +409,33 @@ impl OutboxStore for This {
                 .await?
         });
         Ok(res.rows_affected() == 1)
+    }
+
+    async fn notice_subjects(
+        &self,
+        tenant: &TenantId,
+        after: Option<&SubjectId>,
+        limit: u32,
+    ) -> Result<Vec<(SubjectId, bool)>> {
+        // A keyset page on the subjects' primary key; the email check is one probe
+        // of the identities' (tenant, subject, …) key per row.
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT s.subject_id, CAST(CASE WHEN EXISTS (SELECT 1 FROM identities i
+                 WHERE i.tenant_id = s.tenant_id AND i.subject_id = s.subject_id
+                 AND i.kind = $2) THEN 1 ELSE 0 END AS BIGINT)
+             FROM subjects s
+             WHERE s.tenant_id = $1 AND s.status <> 'erased' AND s.subject_id > $3
+             ORDER BY s.subject_id LIMIT $4",
+        )
+        .bind(tenant.as_str())
+        .bind(IdentifierKind::Email.as_str())
+        .bind(after.map_or("", |s| s.as_str()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.inner.shared.data_read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(s, e)| (SubjectId::new(s), e != 0))
+            .collect())
     }
 }

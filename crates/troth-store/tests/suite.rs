@@ -8,8 +8,8 @@ use jiff::Timestamp;
 use support::Harness;
 use troth_crypto::{AuditEvent, ViolationKind};
 use troth_store::{
-    Access, Disclosure, IdentifierKind, NewConsentEvent, PolicyVersionRecord, Store, StoreError,
-    SubjectId, SubjectRecord, TenantId, VaultKey,
+    Access, Disclosure, IdentifierKind, NewConsentEvent, OutboxStore, PolicyVersionRecord, Store,
+    StoreError, SubjectId, SubjectRecord, TenantId, VaultKey,
 };
 
 fn tenant() -> TenantId {
@@ -133,6 +133,77 @@ async fn subjects(h: &Harness) {
             .unwrap()
             .status,
         "cancelled"
+    );
+}
+
+/// Notices to everyone page through subjects in id order after a cursor, skip
+/// erased ones, and say who has an email address.
+async fn notice_subjects_pages(h: &Harness) {
+    let t = with_tenant(h).await;
+    for (id, status) in [
+        ("e", "active"),
+        ("a", "active"),
+        ("c", "erased"),
+        ("b", "cancelled"),
+        ("d", "active"),
+    ] {
+        let s = SubjectRecord {
+            tenant: t.clone(),
+            subject: SubjectId::new(id),
+            age_band: None,
+            guardian: None,
+            status: status.into(),
+            created: Timestamp::from_second(1_700_000_000).unwrap(),
+        };
+        h.store.upsert_subject(&s, "svc:test").await.unwrap();
+    }
+    for (id, kind, value) in [
+        ("b", IdentifierKind::Email, "b@example.com"),
+        ("d", IdentifierKind::Phone, "13800138000"),
+        ("e", IdentifierKind::Email, "e@example.com"),
+    ] {
+        h.store
+            .put_identity(&t, &SubjectId::new(id), kind, value, "CN", &ops())
+            .await
+            .unwrap();
+    }
+    let mut pages = Vec::new();
+    let mut after: Option<SubjectId> = None;
+    loop {
+        let page = h
+            .store
+            .notice_subjects(&t, after.as_ref(), 2)
+            .await
+            .unwrap();
+        let Some((last, _)) = page.last() else { break };
+        after = Some(last.clone());
+        pages.push(
+            page.iter()
+                .map(|(s, email)| (s.as_str().to_owned(), *email))
+                .collect::<Vec<_>>(),
+        );
+    }
+    let p = |v: &[(&str, bool)]| {
+        v.iter()
+            .map(|(s, e)| (s.to_string(), *e))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        pages,
+        vec![
+            p(&[("a", false), ("b", true)]),
+            p(&[("d", false), ("e", true)]),
+        ]
+    );
+    // Another tenant's subjects never appear.
+    let other = TenantId::new("tenant-b");
+    h.store.create_tenant(&other, "Other").await.unwrap();
+    assert!(
+        h.store
+            .notice_subjects(&other, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }
 
@@ -736,6 +807,7 @@ suite!(
     tenants,
     policy_versions,
     subjects,
+    notice_subjects_pages,
     identities_by_blind_index,
     consent_round_trip,
     consent_concurrent_writers,

@@ -47,6 +47,9 @@ enum Command {
     /// Cessation of operations: stop a service, notify people, delete its data.
     #[command(subcommand)]
     Cessation(cmd::cessation::CessationCommand),
+    /// Transfer of the controller (merger, acquisition): record it and tell everyone.
+    #[command(subcommand)]
+    Controller(cmd::controller::ControllerCommand),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::Audit(c) => cmd::audit::run(c),
         Command::Retention(c) => cmd::retention::run(c),
         Command::Cessation(c) => cmd::cessation::run(c),
+        Command::Controller(c) => cmd::controller::run(c),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

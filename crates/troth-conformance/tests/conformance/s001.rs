@@ -701,3 +701,114 @@ pub async fn s001_r11_sweep_removes_expired_records_keeps_held_ones(b: Backend) 
         "the sweep is audited"
     );
 }
+
+pub async fn s001_r14_future_version_notified_to_everyone_before_it_takes_effect(b: Backend) {
+    let sink = SmtpSink::start().await;
+    let t = T::start_with(b, PACK, |c| sink.configure(c)).await;
+    t.run_outbox();
+    let home = Receiver::start().await;
+    t.notify_target(
+        "home-page",
+        json!({ "webhook": home.url, "events": ["policy.announcement"] }),
+    )
+    .await;
+    let mut by_mail = Vec::new();
+    for who in ["ann", "bo"] {
+        let sub = t
+            .subject(json!({ "age": { "band": "adult" },
+                "identities": [{ "kind": "email", "value": format!("{who}@example.com") }] }))
+            .await;
+        by_mail.push(sub);
+    }
+    by_mail.sort();
+    let no_address = t.adult().await;
+
+    // Version 2.0 takes effect in 14 days.
+    let effective = today().checked_add(jiff::Span::new().days(14)).unwrap();
+    let v2 = effective_on(
+        &next_version(&pack(PACK), "2.0", |s| {
+            s.replacen("notice_days = 7", "notice_days = 10", 1)
+        }),
+        effective,
+    );
+    let r = t.publish(&v2).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["in_force"], false, "{v}");
+    assert_eq!(v["notices"]["subjects"], 3, "{v}");
+    assert_eq!(v["notices"]["by_email"], 2, "{v}");
+    assert_eq!(v["notices"]["unreachable"], 1, "{v}");
+    assert_eq!(v["notices"]["announcement"], true, "{v}");
+    let hash = v["content_hash"].as_str().unwrap().to_owned();
+
+    // Everyone is told while 1.0 is still the policy in force.
+    t.settle_outbox().await;
+    assert_eq!(t.get("/v1/policies/current").await.json()["label"], "1.0");
+    let queued = t.outbox().await;
+    let notices = of_kind(&queued, "policy.notice");
+    let mut mailed: Vec<String> = notices
+        .iter()
+        .map(|m| {
+            assert_eq!(m["channel"], "subject_email", "{m}");
+            assert_eq!(m["status"], "delivered", "{m}");
+            assert!(ts(&m["created"]) < ts(&v["effective"]), "{m}");
+            // No personal information in the queue: the address is read at delivery.
+            assert!(!m["payload"].to_string().contains("@example.com"), "{m}");
+            m["target"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    mailed.sort();
+    assert_eq!(mailed, by_mail);
+    let mails = sink.all();
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    for who in ["ann", "bo"] {
+        let mail = mails
+            .iter()
+            .find(|m| m.contains(&format!("{who}@example.com")))
+            .unwrap_or_else(|| panic!("no mail to {who}: {mails:?}"));
+        assert!(mail.contains(&effective.to_string()), "{mail}");
+        assert!(mail.contains(&hash), "{mail}");
+    }
+    // The home page carries it for everyone, the person without an address too.
+    let shown = home.bodies();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0]["kind"], "policy.announcement");
+    assert_eq!(shown[0]["data"]["version"], "2.0");
+    assert_eq!(
+        ts(&shown[0]["data"]["effective"]),
+        ts(&v["effective"]),
+        "{shown:?}"
+    );
+    assert!(!shown.iter().any(|s| s.to_string().contains(&no_address)));
+    // The privacy center's policy page announces it too, linking to the changes.
+    let tenant = t.get_as("/v1/tenant", &t.admin).await.json()["tenant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = t
+        .call(
+            Method::GET,
+            &format!("/t/{tenant}/policy?lang=en"),
+            None,
+            axum::body::Body::empty(),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = r.text();
+    assert!(
+        page.contains(&format!(
+            "A new version of this policy takes effect on <time>{effective}</time>"
+        )),
+        "{page}"
+    );
+    assert!(page.contains(&format!("to={hash}")), "{page}");
+
+    // Queuing again (after a crash half way) tells nobody twice.
+    let again = t
+        .admin_post(&format!("/v1/policies/{hash}/notices"), json!({}))
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    assert_eq!(again.json()["queued"], 0, "{}", again.text());
+    assert_eq!(t.outbox().await.len(), queued.len());
+}

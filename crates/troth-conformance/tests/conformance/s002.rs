@@ -1018,3 +1018,114 @@ pub async fn s002_r20_explanation_returns_purposes_logic_and_inputs(b: Backend) 
         "the explanation is audited"
     );
 }
+
+pub async fn s002_r10_controller_transfer_notifies_and_binds_or_reasks(b: Backend) {
+    let sink = SmtpSink::start().await;
+    let t = T::start_with(b, PACK, |c| sink.configure(c)).await;
+    t.run_outbox();
+    let home = Receiver::start().await;
+    t.notify_target(
+        "home-page",
+        json!({ "webhook": home.url, "events": ["controller.announcement"] }),
+    )
+    .await;
+    let sub = t
+        .subject(json!({ "age": { "band": "adult" },
+            "identities": [{ "kind": "email", "value": "wang@example.com" }] }))
+        .await;
+    t.give(&sub, "photo-access").await;
+    allowed(&t.ask(&sub, "photo-access", &["photos"]).await);
+
+    // The acquirer's version of the policy, then the transfer naming it.
+    let buyer = "Acquirer Holdings Co., Ltd.";
+    let v2 = next_version(&pack(PACK), "2.0", |s| {
+        with_controller(&s, buyer, "收购方控股有限公司")
+    });
+    let r = t.publish(&v2).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let transfer = json!({ "version": "2.0", "new_controller": buyer, "effective": "2025-01-08" });
+    let r = t
+        .send(
+            Method::POST,
+            "/v1/controller-transfers",
+            &t.operator,
+            transfer.clone(),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "admins only: {}", r.text());
+    for (field, wrong) in [
+        ("new_controller", json!("Someone Else Ltd.")),
+        ("effective", json!("2025-02-01")),
+    ] {
+        let mut body = transfer.clone();
+        body[field] = wrong;
+        let r = t.admin_post("/v1/controller-transfers", body).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+        assert!(r.text().contains(field), "{}", r.text());
+    }
+    let r = t.admin_post("/v1/controller-transfers", transfer).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let x = r.json();
+    assert_eq!(x["new_controller"], buyer);
+    assert_eq!(x["new_holder_bound"], true, "{x}");
+    assert_eq!(x["renewal_required"], false, "{x}");
+    assert_eq!(x["notices"]["by_email"], 1, "{x}");
+    assert_eq!(x["notices"]["announcement"], true, "{x}");
+    assert!(
+        t.audit_actions()
+            .await
+            .iter()
+            .any(|e| e["action"] == "controller.transferred")
+    );
+
+    // The person is told by email and on the home page, as the pack promises.
+    t.settle_outbox().await;
+    let mails = sink.all();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].contains("wang@example.com") && mails[0].contains(buyer));
+    assert!(
+        mails[0].contains("bound by this privacy policy"),
+        "{}",
+        mails[0]
+    );
+    let shown = home.bodies();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0]["kind"], "controller.announcement");
+    assert_eq!(shown[0]["data"]["new_controller"], buyer);
+    // The new holder is bound: the consent carries over.
+    allowed(&t.ask(&sub, "photo-access", &["photos"]).await);
+
+    // A holder the policy does not bind must ask again: 3.0 drops the promise, 4.0
+    // moves the data to another controller.
+    let v3 = next_version(&v2, "3.0", |s| {
+        s.replacen("new_holder_bound = true", "new_holder_bound = false", 1)
+    });
+    assert_eq!(t.publish(&v3).await.status, StatusCode::CREATED);
+    allowed(&t.ask(&sub, "photo-access", &["photos"]).await);
+    let second = "Second Buyer Co., Ltd.";
+    let v4 = next_version(&v3, "4.0", |s| {
+        with_controller(&s, second, "第二买方有限公司")
+    });
+    assert_eq!(t.publish(&v4).await.status, StatusCode::CREATED);
+    let r = t
+        .admin_post(
+            "/v1/controller-transfers",
+            json!({ "version": "4.0", "new_controller": second, "effective": "2025-01-08" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["new_holder_bound"], false, "{}", r.text());
+    assert_eq!(r.json()["renewal_required"], true, "{}", r.text());
+    denied(
+        &t.ask(&sub, "photo-access", &["photos"]).await,
+        "consent_renewal_required",
+    );
+    t.settle_outbox().await;
+    let mails = sink.all();
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert!(mails[1].contains(second) && mails[1].contains("until you consent again"));
+    // Asked again, and given: allowed.
+    t.give(&sub, "photo-access").await;
+    allowed(&t.ask(&sub, "photo-access", &["photos"]).await);
+}

@@ -889,3 +889,76 @@ pub async fn s003_r18_incident_push_to_each_or_one_announcement(b: Backend) {
         .json();
     assert_eq!(rep["notification"]["mode"], "announcement", "{rep}");
 }
+
+pub async fn s003_r22_controller_transfer_informs_and_keeps_protection(b: Backend) {
+    let t = T::start(b, PACK).await;
+    t.run_outbox();
+    let push = Receiver::start().await;
+    t.notify_target(
+        "app-push",
+        json!({ "webhook": push.url, "events": ["controller.notice", "controller.announcement"] }),
+    )
+    .await;
+    let mut people = vec![t.adult().await, t.adult().await];
+    people.sort();
+
+    // The merger takes effect in 30 days; people hear of it now.
+    let effective = today().checked_add(jiff::Span::new().days(30)).unwrap();
+    let buyer = "New Coach Holdings Co., Ltd.";
+    let v2 = effective_on(
+        &next_version(&pack(PACK), "2.0", |s| {
+            with_controller(&s, buyer, "新教练控股有限公司")
+        }),
+        effective,
+    );
+    let r = t.publish(&v2).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["in_force"], false);
+    let r = t
+        .admin_post(
+            "/v1/controller-transfers",
+            json!({ "version": "2.0", "new_controller": "新教练控股有限公司",
+                    "effective": effective.to_string() }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let x = r.json();
+    assert_eq!(x["new_controller"], buyer);
+    assert_eq!(x["new_holder_bound"], true, "{x}");
+    // The pack renews consent by explicit acceptance after a significant change.
+    let diff = t.get("/v1/policies/2.0/diff").await.json();
+    assert_eq!(diff["needs_explicit_consent"], true, "{diff}");
+    assert_eq!(x["renewal_required"], true, "{x}");
+    assert_eq!(x["notices"]["by_push"], 2, "{x}");
+
+    // Each person gets a push, and the app shows the pop-up from the announcement.
+    t.settle_outbox().await;
+    let bodies = push.bodies();
+    let mut told: Vec<String> = bodies
+        .iter()
+        .filter(|v| v["kind"] == "controller.notice")
+        .map(|v| {
+            assert_eq!(v["data"]["new_controller"], buyer, "{v}");
+            assert_eq!(v["data"]["new_holder_bound"], true, "{v}");
+            assert!(
+                v["data"]["body_en"]
+                    .as_str()
+                    .unwrap()
+                    .contains("keeps protecting your personal information"),
+                "{v}"
+            );
+            v["data"]["subject"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    told.sort();
+    assert_eq!(told, people);
+    assert_eq!(
+        bodies
+            .iter()
+            .filter(|v| v["kind"] == "controller.announcement")
+            .count(),
+        1
+    );
+    // Before the date the old controller's policy is still the one in force.
+    assert_eq!(t.get("/v1/policies/current").await.json()["label"], "1.0");
+}

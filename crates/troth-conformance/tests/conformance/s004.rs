@@ -1190,3 +1190,66 @@ pub async fn s004_r01_developer_registration_keeps_the_phone_in_the_vault(b: Bac
         );
     }
 }
+
+pub async fn s004_r25_significant_change_prominent_notice_and_email(b: Backend) {
+    let sink = SmtpSink::start().await;
+    let t = T::start_with(b, PACK, |c| sink.configure(c)).await;
+    t.run_outbox();
+    let home = Receiver::start().await;
+    t.notify_target(
+        "official-website",
+        json!({ "webhook": home.url, "events": ["policy.announcement"] }),
+    )
+    .await;
+    let sub = t
+        .subject(json!({ "age": { "band": "adult" },
+            "identities": [{ "kind": "email", "value": "dev@example.com" }] }))
+        .await;
+
+    let r = t.publish(&pack("s004-mobtech/v2")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["significant"], true, "{v}");
+    assert_eq!(v["notices"]["by_email"], 1, "{v}");
+    assert_eq!(v["notices"]["announcement"], true, "{v}");
+    let diff = t.get("/v1/policies/2020-06-01/diff").await.json();
+    let criteria = diff["criteria"].clone();
+    assert!(!criteria.as_array().unwrap().is_empty(), "{diff}");
+
+    // The prominent notice on the website and the email both carry the criteria the
+    // classifier flagged and a link to the diff.
+    t.settle_outbox().await;
+    let shown = home.bodies();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0]["kind"], "policy.announcement");
+    assert_eq!(shown[0]["data"]["significant"], true);
+    assert_eq!(shown[0]["data"]["criteria"], criteria);
+    assert!(
+        shown[0]["data"]["diff_url"]
+            .as_str()
+            .unwrap()
+            .contains(v["content_hash"].as_str().unwrap())
+    );
+    let notices = of_kind(&t.outbox().await, "policy.notice");
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0]["target"], sub.as_str());
+    assert_eq!(notices[0]["status"], "delivered", "{notices:?}");
+    let mails = sink.all();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].contains("dev@example.com"));
+    assert!(mails[0].contains("significant change"), "{}", mails[0]);
+
+    // An editorial change already in effect is not announced.
+    let v3 = next_version(&pack("s004-mobtech/v2"), "2020-07-01", |s| {
+        s.replacen(
+            "title = { en = \"MobTech Privacy Policy\"",
+            "title = { en = \"MobTech Privacy Notice\"",
+            1,
+        )
+    });
+    let r = t.publish(&v3).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["significant"], false, "{}", r.text());
+    assert!(r.json().get("notices").is_none(), "{}", r.text());
+    assert_eq!(of_kind(&t.outbox().await, "policy.notice").len(), 1);
+}

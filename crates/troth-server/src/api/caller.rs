@@ -88,6 +88,7 @@ fn perm_text(p: Permission) -> &'static str {
         Permission::RunReports => "generate reports and run retention sweeps",
         Permission::ManageHolds => "manage legal holds",
         Permission::CeaseOperations => "cease operations",
+        Permission::TransferController => "record a transfer of the controller",
     }
 }
 

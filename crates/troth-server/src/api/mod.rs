@@ -25,6 +25,7 @@ pub mod requests;
 pub mod retention;
 pub mod state;
 pub mod subjects;
+pub mod transfers;
 pub mod vault;
 
 use std::sync::Arc;
@@ -51,6 +52,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/policies/{version}", get(policies::get))
         .route("/v1/policies/{version}/render", get(policies::render))
         .route("/v1/policies/{version}/diff", get(policies::diff))
+        .route("/v1/policies/{version}/notices", post(policies::notices))
+        .route("/v1/controller-transfers", post(transfers::record))
         .route("/v1/subjects", post(subjects::create))
         .route("/v1/subjects/lookup", post(subjects::lookup))
         .route(

@@ -42,6 +42,7 @@ impl Modify for BearerKeys {
     paths(
         keys::tenant, keys::create, keys::list, keys::revoke,
         policies::publish, policies::list, policies::get, policies::render, policies::diff,
+        policies::notices, crate::api::transfers::record,
         subjects::create, subjects::get, subjects::lookup, subjects::erase,
         consents::record, consents::current, consents::history, consents::receipt, consents::receipt_key,
         consents::targeting, consents::accept_version,
@@ -66,7 +67,8 @@ impl Modify for BearerKeys {
     ),
     components(schemas(
         keys::TenantInfo, keys::NewKeyRequest, keys::KeyInfo, keys::CreatedKey,
-        policies::VersionInfo, policies::Upload,
+        policies::VersionInfo, policies::Upload, crate::notices::FanOut,
+        crate::transfer::NewTransfer, crate::transfer::Transfer,
         subjects::Identity, subjects::AgeInput, subjects::NewSubject, subjects::SubjectInfo,
         subjects::Lookup, subjects::Found, subjects::Erased,
         consents::ConsentInput, consents::Recorded,

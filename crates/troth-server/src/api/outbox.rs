@@ -326,9 +326,7 @@ pub async fn put_target(
                 format!("unknown event kind {e:?}"),
             )
             .field(format!("events[{i}]"))
-            .hint(
-                "kinds: deletion.notice, request.alarm, incident.notice, incident.announcement, verification.sms",
-            ));
+            .hint(format!("kinds: {}", KINDS.join(", "))));
         }
     }
     if let Some(r) = &body.recipient {

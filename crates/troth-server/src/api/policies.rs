@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use troth_policy::{Format, Lang};
-use troth_store::{PolicyVersionRecord, Store};
+use troth_store::{PolicyVersionRecord, Store, StoreError, TenantId};
 use utoipa::ToSchema;
 
 use crate::api::caller::Caller;
@@ -20,6 +20,8 @@ use crate::api::{bad, runtime, runtime_error, store_error};
 use crate::auth::Permission;
 use crate::error::{ApiError, ProblemKind};
 use crate::extract::parse_json;
+use crate::notices::{self, FanOut, Notice};
+use crate::outbox::{POLICY_ANNOUNCEMENT, POLICY_NOTICE};
 
 /// A published version.
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,6 +42,11 @@ pub struct VersionInfo {
     pub significant: bool,
     /// Whether this is the version in force now.
     pub in_force: bool,
+    /// On publication: the notices queued to every person, when the change is
+    /// significant or takes effect later (absent otherwise, and if queueing failed —
+    /// `POST /v1/policies/{version}/notices` then queues them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notices: Option<FanOut>,
 }
 
 fn info(p: &PolicyVersionRecord, in_force: Option<&str>) -> VersionInfo {
@@ -51,7 +58,33 @@ fn info(p: &PolicyVersionRecord, in_force: Option<&str>) -> VersionInfo {
         effective: p.effective,
         significant: p.significant,
         in_force: in_force == Some(p.content_hash.as_str()),
+        notices: None,
     }
+}
+
+/// Queues the notice of `new` (replacing `old`) to every person: idempotent, keyed
+/// by the new version's hash (see [`crate::notices`]).
+async fn queue_notices(
+    state: &AppState,
+    tenant: &TenantId,
+    old: &Published,
+    new: &Published,
+    actor: &str,
+) -> Result<FanOut, StoreError> {
+    let payload = notices::policy_payload(
+        tenant,
+        (&old.policy, &old.record.content_hash),
+        (&new.policy, &new.record.content_hash),
+        new.record.effective,
+    );
+    let notice = Notice {
+        kind: POLICY_NOTICE,
+        announcement_kind: POLICY_ANNOUNCEMENT,
+        id_base: format!("policy:{}", new.record.content_hash),
+        channels: &new.policy.changes.notice_channels,
+        payload,
+    };
+    notices::fan_out(&state.store, tenant, &notice, actor).await
 }
 
 /// A manifest upload as JSON (raw TOML with `Content-Type: application/toml` works too).
@@ -156,15 +189,37 @@ pub async fn publish(
         })?;
     let published = parse_record(record).map_err(runtime_error)?;
     let body = info(&published.record, None);
-    rt.add_version(published, now)
+    rt.add_version(published.clone(), now)
         .await
         .map_err(runtime_error)?;
+    // People hear of a significant change, and of any change before it takes
+    // effect. The version is already committed: a failure here is logged and the
+    // notices are queued by POST /v1/policies/{version}/notices (idempotent).
+    let notices = match previous
+        .as_ref()
+        .filter(|_| significant || published.record.effective > now)
+    {
+        Some(prev) => {
+            match queue_notices(&state, &caller.tenant, prev, &published, &caller.actor()).await {
+                Ok(f) => {
+                    tracing::info!(tenant = %caller.tenant, subjects = f.subjects, queued = f.queued, "policy notices queued");
+                    Some(f)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "policy notices not queued");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
     let in_force = rt
         .in_force(now)
         .await
         .map(|p| p.record.content_hash.clone());
     let body = VersionInfo {
         in_force: in_force.as_deref() == Some(body.content_hash.as_str()),
+        notices,
         ..body
     };
     let etag = etag_of(&hash);
@@ -311,21 +366,50 @@ pub async fn diff(
     let (new, _) = find(&state, &caller, &version).await?;
     let old = match q.from {
         Some(from) => find(&state, &caller, &from).await?.0,
-        None => {
-            let rt = runtime(&state, &caller).await?;
-            let versions = rt.versions.read().await;
-            let pos = versions
-                .iter()
-                .position(|p| p.record.content_hash == new.record.content_hash)
-                .unwrap_or(0);
-            match pos.checked_sub(1).and_then(|i| versions.get(i)) {
-                Some(p) => p.clone(),
-                None => {
-                    return Err(ApiError::not_found("earlier policy version")
-                        .hint("this is the first version; name another with ?from="));
-                }
-            }
-        }
+        None => previous_of(&state, &caller, &new).await?.ok_or_else(|| {
+            ApiError::not_found("earlier policy version")
+                .hint("this is the first version; name another with ?from=")
+        })?,
     };
     Ok(axum::Json(troth_policy::diff(&old.policy, &new.policy)))
+}
+
+/// The version published before `new`, if any.
+pub(crate) async fn previous_of(
+    state: &AppState,
+    caller: &Caller,
+    new: &Published,
+) -> Result<Option<Published>, ApiError> {
+    let rt = runtime(state, caller).await?;
+    let versions = rt.versions.read().await;
+    let pos = versions
+        .iter()
+        .position(|p| p.record.content_hash == new.record.content_hash)
+        .unwrap_or(0);
+    Ok(pos.checked_sub(1).and_then(|i| versions.get(i)).cloned())
+}
+
+/// Queues the notice of a version to every person again: for a publication whose
+/// notices were not (all) queued, e.g. when the server stopped half way. Messages
+/// already queued are not queued twice (their ids derive from the version and the
+/// person); `queued` counts the new ones.
+#[utoipa::path(post, path = "/v1/policies/{version}/notices", tag = "policies",
+    params(("version" = String, Path, description = "Content hash or label")),
+    responses((status = 200, body = FanOut), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn notices(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    Path(version): Path<String>,
+) -> Result<axum::Json<FanOut>, ApiError> {
+    caller.require(Permission::PublishPolicy)?;
+    let (new, _) = find(&state, &caller, &version).await?;
+    let old = previous_of(&state, &caller, &new).await?.ok_or_else(|| {
+        ApiError::not_found("earlier policy version")
+            .hint("the first version replaces nothing: there is no change to tell people about")
+    })?;
+    let f = queue_notices(&state, &caller.tenant, &old, &new, &caller.actor())
+        .await
+        .map_err(store_error)?;
+    Ok(axum::Json(f))
 }

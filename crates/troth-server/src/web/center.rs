@@ -181,6 +181,20 @@ pub async fn policy(
     // Seed 000: a significant change is announced at the top of the policy.
     let changed = p.record.significant.then(|| view::date(p.record.published));
     let previous = previous_of(&versions, &p).map(|v| v.record.content_hash.clone());
+    // Seed 001 R14: a version published to take effect later is announced here
+    // (and by the notices queued at publication) before it does.
+    let now = Timestamp::now();
+    let upcoming = versions
+        .iter()
+        .filter(|v| v.record.effective > now)
+        .min_by_key(|v| v.record.effective)
+        .map(|v| {
+            context! {
+                label => v.record.label.clone(),
+                effective => view::date(v.record.effective),
+                hash => v.record.content_hash.clone(),
+            }
+        });
     let ctx = context! {
         title => p.policy.policy.title.get(page.lang),
         label => p.record.label.clone(),
@@ -190,6 +204,7 @@ pub async fn policy(
         body => body,
         changed => changed,
         previous => previous,
+        upcoming => upcoming,
         ..page.ctx(Some(&p.policy), "policy", "policy")
     };
     Ok(page.render("policy.html", ctx))

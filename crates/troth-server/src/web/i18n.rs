@@ -38,6 +38,11 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ),
     ("see_changes", "See what changed", "查看变更内容"),
     (
+        "upcoming_notice",
+        "A new version of this policy takes effect on",
+        "本政策的新版本将于以下日期生效：",
+    ),
+    (
         "versions_title",
         "All versions of this policy",
         "本政策的所有版本",

@@ -59,8 +59,12 @@ pub enum CessationCommand {
 #[derive(serde::Serialize)]
 struct NoExtra {}
 
-/// The tenant named, or the only one; `None` (reported) otherwise.
-async fn pick_tenant(state: &AppState, tenant: Option<String>) -> anyhow::Result<Option<TenantId>> {
+/// The tenant named, or the only one; `None` (reported) otherwise (shared by the
+/// store commands).
+pub(crate) async fn pick_tenant(
+    state: &AppState,
+    tenant: Option<String>,
+) -> anyhow::Result<Option<TenantId>> {
     match tenant {
         Some(t) => {
             let t = TenantId::new(t);

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod cessation;
+pub mod controller;
 pub mod demo;
 pub mod keys;
 pub mod policy;

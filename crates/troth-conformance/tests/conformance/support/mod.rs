@@ -54,6 +54,48 @@ pub fn next_version(toml: &str, label: &str, edit: impl FnOnce(String) -> String
     edit(out)
 }
 
+/// `toml` with the `[policy]` effective date set to `date` (for a version that takes
+/// effect later).
+pub fn effective_on(toml: &str, date: jiff::civil::Date) -> String {
+    let mut in_policy = false;
+    let mut out = String::new();
+    for line in toml.lines() {
+        if line.starts_with('[') {
+            in_policy = line.trim() == "[policy]";
+        }
+        if in_policy && line.starts_with("effective = ") {
+            out.push_str(&format!("effective = {date}"));
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `toml` with the controller's legal name replaced (a merger or acquisition).
+pub fn with_controller(toml: &str, en: &str, zh: &str) -> String {
+    let at = toml
+        .find("\nlegal_name = ")
+        .expect("the pack names its controller")
+        + 1;
+    let end = at + toml[at..].find('\n').unwrap();
+    format!(
+        "{}legal_name = {{ en = \"{en}\", zh-CN = \"{zh}\" }}{}",
+        &toml[..at],
+        &toml[end..]
+    )
+}
+
+/// The outbox messages of `kind`.
+pub fn of_kind(messages: &[Value], kind: &str) -> Vec<Value> {
+    messages
+        .iter()
+        .filter(|m| m["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
 pub struct Reply {
     pub status: StatusCode,
     pub body: Vec<u8>,
@@ -145,6 +187,11 @@ impl T {
         t.app = t.key("app", None).await;
         t.operator = t.key("operator", None).await;
         t
+    }
+
+    /// POSTs `body` with the admin key.
+    pub async fn admin_post(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, &self.admin, body, &[]).await
     }
 
     pub async fn call(
