@@ -27,7 +27,6 @@ const fn m(row: &'static str, reason: &'static str) -> Entry {
 }
 
 const POLICY_NOTICES: &str = "publishing a version queues no notices to subjects: the outbox has no policy-change notice kind (it carries deletion.notice, request.alarm, incident.notice, incident.announcement and verification.sms only), and nothing lists the subjects to tell before the effective date";
-const CHILD_SWEEP: &str = "children without guardian consent are denied (guardian_consent_required, or child_not_accepted where the pack accepts no children), but no sweep deletes data collected from a child without it: retention plans each record's expiry from its purpose's rule only (troth-core retention.rs, the vault's expires_at), never from the subject's age band or guardian consent";
 const CONTROLLER: &str = "publishing a version that names a new controller makes consents need renewal where the earlier version did not bind the new holder (consent validity follows the diff), but there is no transfer-of-controller event and nothing notifies subjects: the outbox has no such notice kind";
 
 /// The registry: one entry per row of every promise table.
@@ -209,7 +208,10 @@ pub const REGISTRY: &[Entry] = &[
         "s002_r21_verification_free_limit_and_listed_refusals",
         "the fifth request is flagged `fee_may_apply` in the POST /v1/requests answer; charging the fee is outside troth",
     ),
-    m("S002 R22", CHILD_SWEEP),
+    t(
+        "S002 R22",
+        "s002_r22_child_data_without_guardian_consent_swept",
+    ),
     t(
         "S002 R23",
         "s002_r23_old_version_until_the_new_one_takes_effect",
@@ -352,7 +354,7 @@ pub const REGISTRY: &[Entry] = &[
         "end users can be verified directly (one-time codes by email or SMS), but nothing routes an end user's request to the developer tenant whose app collected the data (the lead is building this)",
     ),
     t("S004 R21", "s004_r21_refusal_cites_a_pack_reason"),
-    m("S004 R22", CHILD_SWEEP),
+    t("S004 R22", "s004_r22_children_blocked_and_their_data_swept"),
     t("S004 R23", "s004_r23_cross_border_denied"),
     t(
         "S004 R24",

@@ -215,6 +215,112 @@ impl RetentionStore for This {
         Ok(n)
     }
 
+    async fn live_records(
+        &self,
+        tenant: &TenantId,
+        subjects: &[SubjectId],
+        now: jiff::Timestamp,
+    ) -> Result<Vec<WaitingRecord>> {
+        let pool = &self.inner.shared.data_read;
+        let now_ns = ts_ns(now)?;
+        let mut out = Vec::new();
+        // One primary-key range per subject: the candidates are the few children the
+        // decision index names, not a scan of the vault.
+        for subject in subjects {
+            let rows: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
+                "SELECT category, record_id, purpose, created_ns FROM vault_records
+                 WHERE tenant_id = $1 AND subject_id = $2
+                   AND (expires_ns IS NULL OR expires_ns > $3)
+                 ORDER BY category, record_id",
+            )
+            .bind(tenant.as_str())
+            .bind(subject.as_str())
+            .bind(now_ns)
+            .fetch_all(pool)
+            .await?;
+            for (category, record, purpose, created) in rows {
+                out.push(WaitingRecord {
+                    subject: subject.clone(),
+                    category,
+                    record,
+                    purpose: purpose.unwrap_or_default(),
+                    created: ns_ts(created)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn expire_child_records(
+        &self,
+        run: &SweepRun,
+        now: jiff::Timestamp,
+        records: &[(WaitingRecord, String)],
+        lease_until: jiff::Timestamp,
+        actor: &str,
+    ) -> Result<u64> {
+        if records.is_empty() {
+            return Ok(0);
+        }
+        let s = &self.inner.shared;
+        let tenant = &run.tenant;
+        let now_ns = ts_ns(now)?;
+        let mut tx = begin_data(s).await?;
+        let renewed = sqlx::query(
+            "UPDATE retention_leases SET expires_ns = $3 WHERE tenant_id = $1 AND owner = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(&run.owner)
+        .bind(ts_ns(lease_until)?)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if renewed == 0 {
+            return Err(StoreError::Conflict("retention lease"));
+        }
+        let mut n = 0;
+        let mut reasons: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut subjects: Vec<&str> = Vec::new();
+        for (r, reason) in records {
+            // Not yet due: another replica's pass, or an expiry that came meanwhile,
+            // is left as it is (and not audited twice).
+            let changed = sqlx::query(
+                "UPDATE vault_records SET expires_ns = $5, on_expiry = 'delete', waits_for = NULL
+                 WHERE tenant_id = $1 AND subject_id = $2 AND category = $3 AND record_id = $4
+                   AND (expires_ns IS NULL OR expires_ns > $5)",
+            )
+            .bind(tenant.as_str())
+            .bind(r.subject.as_str())
+            .bind(&r.category)
+            .bind(&r.record)
+            .bind(now_ns)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed > 0 {
+                n += changed;
+                *reasons.entry(reason.as_str()).or_default() += changed;
+                subjects.push(r.subject.as_str());
+            }
+        }
+        if n == 0 {
+            tx.commit().await?;
+            return Ok(0);
+        }
+        subjects.sort_unstable();
+        subjects.dedup();
+        let event = audit_event(
+            actor,
+            "retention.child_data_due",
+            format!("retention:{}", run.run_id),
+            serde_json::json!({ "records": n, "reasons": reasons, "subjects": subjects }),
+        );
+        let head = require_head(&mut tx, tenant).await?;
+        audit_in_tx(s, &mut tx, tenant, &head, vec![event]).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     async fn tenants_with_due(&self, now: jiff::Timestamp) -> Result<Vec<TenantId>> {
         // Not a hot path: one probe of the expiry index per tenant.
         let rows: Vec<(String,)> = sqlx::query_as(

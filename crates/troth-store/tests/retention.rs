@@ -337,8 +337,100 @@ async fn report_documents_are_numbered_and_purged_after_keep_until(h: &Harness) 
     assert_eq!(h.store.report_documents(&t, None).await.unwrap().len(), 2);
 }
 
+async fn child_records_are_made_due_under_the_lease_once(h: &Harness) {
+    let t = TenantId::new("tenant-c");
+    h.store.create_tenant(&t, "C").await.unwrap();
+    // A child's records: two live (one waiting for an event), one already due; and
+    // another subject's record that nothing names.
+    put(h, &t, "kid", "email", 1, None, "anonymize").await;
+    put(h, &t, "kid", "phone", 1, Some(at(5_000)), "anonymize").await;
+    put(h, &t, "kid", "device-id", 1, Some(at(10)), "delete").await;
+    put(h, &t, "other", "email", 1, None, "delete").await;
+    let kid = SubjectId::new("kid");
+    let live = h
+        .store
+        .live_records(&t, std::slice::from_ref(&kid), at(100))
+        .await
+        .unwrap();
+    let cats: Vec<&str> = live.iter().map(|r| r.category.as_str()).collect();
+    assert_eq!(
+        cats,
+        ["email", "phone"],
+        "records already due are not listed"
+    );
+    let marked: Vec<_> = live
+        .into_iter()
+        .map(|r| (r, "guardian_consent_absent".to_owned()))
+        .collect();
+    let a = h
+        .store
+        .begin_sweep(&t, "replica-a", at(100), at(160))
+        .await
+        .unwrap()
+        .unwrap();
+    // Replica b holds no lease: it may not mark anything.
+    let b = troth_store::SweepRun {
+        owner: "replica-b".into(),
+        ..a.clone()
+    };
+    assert!(matches!(
+        h.store
+            .expire_child_records(&b, at(100), &marked, at(160), "retention")
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let n = h
+        .store
+        .expire_child_records(&a, at(100), &marked, at(160), "retention")
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    // A second pass (another replica's, or a retry) changes and audits nothing.
+    let again = h
+        .store
+        .expire_child_records(&a, at(100), &marked, at(160), "retention")
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    let log = actions(h, &t).await;
+    let due: Vec<_> = log
+        .iter()
+        .filter(|(a, _)| a == "retention.child_data_due")
+        .collect();
+    assert_eq!(due.len(), 1, "{log:?}");
+    let detail: serde_json::Value = serde_json::from_str(&due[0].1).unwrap();
+    assert_eq!(
+        detail,
+        serde_json::json!({ "records": 2, "reasons": { "guardian_consent_absent": 2 },
+            "subjects": ["kid"] })
+    );
+    // The run deletes them (not anonymized: a child's data is deleted), and only them.
+    loop {
+        let b = h
+            .store
+            .sweep_batch(&a, at(100), 10, at(160), "retention")
+            .await
+            .unwrap();
+        assert_eq!(b.anonymized, 0);
+        if b.removed() == 0 {
+            break;
+        }
+    }
+    let s = h
+        .store
+        .finish_sweep(&a, at(100), "retention")
+        .await
+        .unwrap();
+    assert_eq!(s.deleted, 3);
+    let left = h.store.category_counts(&t).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].category, "email");
+    assert_eq!(left[0].records, 1, "the other subject's record stays");
+}
+
 suite!(
     sweep_removes_due_records_in_audited_batches,
+    child_records_are_made_due_under_the_lease_once,
     holds_keep_records_until_lifted,
     a_lease_keeps_other_replicas_out_and_a_dead_one_is_taken_over,
     report_documents_are_numbered_and_purged_after_keep_until,

@@ -42,7 +42,7 @@ impl Modify for BearerKeys {
     paths(
         keys::tenant, keys::create, keys::list, keys::revoke,
         policies::publish, policies::list, policies::get, policies::render, policies::diff,
-        subjects::create, subjects::get, subjects::lookup, subjects::erase,
+        subjects::create, subjects::set_age, subjects::get, subjects::lookup, subjects::erase,
         consents::record, consents::current, consents::history, consents::receipt, consents::receipt_key,
         consents::targeting, consents::accept_version,
         decisions::single, decisions::batch,
@@ -67,7 +67,7 @@ impl Modify for BearerKeys {
     components(schemas(
         keys::TenantInfo, keys::NewKeyRequest, keys::KeyInfo, keys::CreatedKey,
         policies::VersionInfo, policies::Upload,
-        subjects::Identity, subjects::AgeInput, subjects::NewSubject, subjects::SubjectInfo,
+        subjects::Identity, subjects::AgeInput, subjects::AgeUpdate, subjects::NewSubject, subjects::SubjectInfo,
         subjects::Lookup, subjects::Found, subjects::Erased,
         consents::ConsentInput, consents::Recorded,
         consents::TargetingInput, consents::AcceptInput, consents::AcceptMethod, consents::Appended,
