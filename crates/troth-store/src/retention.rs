@@ -10,9 +10,13 @@
 //! ([`RetentionStore::sweep_batch`]). Each batch is one transaction that renews the
 //! lease (failing if another owner took it), removes up to `limit` due records that
 //! no active hold covers (on PostgreSQL selected `FOR UPDATE SKIP LOCKED`), adds the
-//! anonymized ones to the tally, moves the run's progress and appends one
+//! anonymized ones to the tally, moves the run's progress and cursor and appends one
 //! `retention.swept` audit entry. A crash between batches therefore loses nothing and
-//! repeats nothing: the next owner resumes the unfinished run.
+//! repeats nothing: the next owner resumes the unfinished run where it stopped. The
+//! cursor is the last primary key removed on SQLite, which sweeps in key order, and
+//! the latest expiry removed on PostgreSQL, which sweeps in expiry order (migration
+//! 0014 of each backend says why); a record that falls due behind the cursor during a
+//! run goes with the next run.
 //! [`RetentionStore::finish_sweep`] closes the run, audits what holds kept, and
 //! releases the lease.
 
