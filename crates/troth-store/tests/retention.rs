@@ -428,8 +428,101 @@ async fn child_records_are_made_due_under_the_lease_once(h: &Harness) {
     assert_eq!(left[0].records, 1, "the other subject's record stays");
 }
 
+async fn batches_carry_on_past_kept_records_and_a_resumed_run_misses_nothing(h: &Harness) {
+    let t = TenantId::new("tenant-k");
+    h.store.create_tenant(&t, "K").await.unwrap();
+    // Due, not yet due and held records interleaved in key order and in expiry order.
+    for (i, subject) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+        let soon = at(10 + i64::try_from(i).unwrap());
+        put(h, &t, subject, "email", 2, Some(soon), "delete").await;
+        put(h, &t, subject, "phone", 1, Some(at(9_000)), "delete").await;
+        put(
+            h,
+            &t,
+            subject,
+            "zip",
+            1,
+            Some(at(20 - i64::try_from(i).unwrap())),
+            "anonymize",
+        )
+        .await;
+    }
+    h.store
+        .place_hold(
+            &NewHold {
+                tenant: t.clone(),
+                hold_id: "h-c".into(),
+                subject: Some(SubjectId::new("c")),
+                category: None,
+                reason: "litigation".into(),
+                note: None,
+                placed: at(1),
+            },
+            "key:admin",
+        )
+        .await
+        .unwrap();
+    let a = h
+        .store
+        .begin_sweep(&t, "replica-a", at(100), at(160))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut removed = 0;
+    for _ in 0..2 {
+        removed += h
+            .store
+            .sweep_batch(&a, at(100), 2, at(160), "retention")
+            .await
+            .unwrap()
+            .removed();
+    }
+    assert_eq!(removed, 4);
+    // Replica a dies; b takes the run over after the lease and finishes it.
+    let b = h
+        .store
+        .begin_sweep(&t, "replica-b", at(200), at(260))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(b.resumed);
+    while h
+        .store
+        .sweep_batch(&b, at(100), 2, at(260), "retention")
+        .await
+        .unwrap()
+        .removed()
+        > 0
+    {}
+    let s = h
+        .store
+        .finish_sweep(&b, at(100), "retention")
+        .await
+        .unwrap();
+    // Every due record of a, b, d and e went once; c's are held; no phone was due.
+    assert_eq!((s.deleted, s.anonymized), (8, 4), "{s:?}");
+    let mut left: Vec<(String, u64)> = h
+        .store
+        .category_counts(&t)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.category, c.records))
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            ("email".to_owned(), 2),
+            ("phone".to_owned(), 5),
+            ("zip".to_owned(), 1)
+        ]
+    );
+}
+
 suite!(
     sweep_removes_due_records_in_audited_batches,
+    batches_carry_on_past_kept_records_and_a_resumed_run_misses_nothing,
     child_records_are_made_due_under_the_lease_once,
     holds_keep_records_until_lifted,
     a_lease_keeps_other_replicas_out_and_a_dead_one_is_taken_over,
