@@ -26,8 +26,6 @@ const fn m(row: &'static str, reason: &'static str) -> Entry {
     }
 }
 
-const CHILD_SWEEP: &str = "children without guardian consent are denied (guardian_consent_required, or child_not_accepted where the pack accepts no children), but no sweep deletes data collected from a child without it: retention plans each record's expiry from its purpose's rule only (troth-core retention.rs, the vault's expires_at), never from the subject's age band or guardian consent";
-
 /// The registry: one entry per row of every promise table.
 pub const REGISTRY: &[Entry] = &[
     // S000 — UCOMMUNE
@@ -216,7 +214,10 @@ pub const REGISTRY: &[Entry] = &[
         "s002_r21_verification_free_limit_and_listed_refusals",
         "the fifth request is flagged `fee_may_apply` in the POST /v1/requests answer; charging the fee is outside troth",
     ),
-    m("S002 R22", CHILD_SWEEP),
+    t(
+        "S002 R22",
+        "s002_r22_child_data_without_guardian_consent_swept",
+    ),
     t(
         "S002 R23",
         "s002_r23_old_version_until_the_new_one_takes_effect",
@@ -365,7 +366,7 @@ pub const REGISTRY: &[Entry] = &[
         "the app provider's route is a request submitted with `developer` (a developer tenant of the same deployment), recorded as submitted by it and verified by the operator with the provider; the direct route is the end user's own key and a one-time code",
     ),
     t("S004 R21", "s004_r21_refusal_cites_a_pack_reason"),
-    m("S004 R22", CHILD_SWEEP),
+    t("S004 R22", "s004_r22_children_blocked_and_their_data_swept"),
     t("S004 R23", "s004_r23_cross_border_denied"),
     t(
         "S004 R24",

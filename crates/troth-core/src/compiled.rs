@@ -667,6 +667,15 @@ impl CompiledPolicy {
         }
     }
 
+    /// A purpose by id: the main policy's, else the first service's of that id (a
+    /// stored record names its purpose but not the service it was collected for).
+    pub(crate) fn purpose_any(&self, id: &str) -> Option<&CPurpose> {
+        self.purpose_index
+            .get(id)
+            .or_else(|| self.services.iter().find_map(|s| s.purposes.get(id)))
+            .map(|i| &self.purposes[usize::from(*i)])
+    }
+
     pub(crate) fn guardian_rule(&self, band: crate::subject::AgeBand) -> GuardianRule {
         match band {
             crate::subject::AgeBand::Child => self.minors.child_rule,

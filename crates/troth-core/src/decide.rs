@@ -466,51 +466,8 @@ pub fn decide(policy: &CompiledPolicy, subject: &SubjectState, req: &DecisionReq
     }
 
     // Age band rules.
-    let band = subject.age_band(&policy.minors, req.at);
-    match policy.guardian_rule(band) {
-        GuardianRule::None => {}
-        GuardianRule::Blocked => deny(if band == AgeBand::Child {
-            Reason::ChildNotAccepted
-        } else {
-            Reason::MinorNotAccepted
-        }),
-        GuardianRule::GuardianConsent if needs_consent => {
-            match guardian_proof(
-                subject,
-                pc.and_then(PurposeConsents::guardian_consent_current),
-            ) {
-                None => deny(Reason::GuardianConsentRequired {
-                    purpose: pid.clone(),
-                }),
-                Some(g) if policy.written_evidence() && g.evidence != GuardianEvidence::Written => {
-                    deny(Reason::WrittenGuardianEvidenceRequired {
-                        purpose: pid.clone(),
-                    })
-                }
-                Some(_) => {}
-            }
-        }
-        GuardianRule::GuardianAuthorisation if needs_consent => {
-            let per_purpose = guardian_proof(
-                subject,
-                pc.and_then(PurposeConsents::guardian_consent_current),
-            );
-            let general = guardian_proof(subject, subject.guardian_authorisation());
-            let proofs = [per_purpose, general];
-            let mut any = proofs.iter().flatten().peekable();
-            if any.peek().is_none() {
-                deny(Reason::GuardianAuthorisationRequired {
-                    purpose: pid.clone(),
-                });
-            } else if policy.written_evidence()
-                && !any.any(|g| g.evidence == GuardianEvidence::Written)
-            {
-                deny(Reason::WrittenGuardianEvidenceRequired {
-                    purpose: pid.clone(),
-                });
-            }
-        }
-        GuardianRule::GuardianConsent | GuardianRule::GuardianAuthorisation => {}
+    if let Some(r) = age_reason(policy, subject, p, req.at) {
+        deny(r);
     }
 
     // Consent for the purpose itself. Anonymous purposes in an anonymous session have
@@ -703,6 +660,69 @@ pub fn decide(policy: &CompiledPolicy, subject: &SubjectState, req: &DecisionReq
         reasons,
         obligations,
         basis,
+    }
+}
+
+/// What the pack's age-band rules object to when `subject` is processed for `p` at
+/// `at` (blocked band, guardian consent or authorisation missing, written evidence
+/// missing), if anything. `decide` denies with it; the children's sweep
+/// ([`crate::children`]) deletes what it covers.
+pub(crate) fn age_reason(
+    policy: &CompiledPolicy,
+    subject: &SubjectState,
+    p: &CPurpose,
+    at: Timestamp,
+) -> Option<Reason> {
+    let pid = &p.id;
+    let needs_consent = p.basis == LegalBasis::Consent;
+    let pc = subject.purpose(pid.as_str());
+    let band = subject.age_band(&policy.minors, at);
+    match policy.guardian_rule(band) {
+        GuardianRule::None => None,
+        GuardianRule::Blocked => Some(if band == AgeBand::Child {
+            Reason::ChildNotAccepted
+        } else {
+            Reason::MinorNotAccepted
+        }),
+        GuardianRule::GuardianConsent if needs_consent => {
+            match guardian_proof(
+                subject,
+                pc.and_then(PurposeConsents::guardian_consent_current),
+            ) {
+                None => Some(Reason::GuardianConsentRequired {
+                    purpose: pid.clone(),
+                }),
+                Some(g) if policy.written_evidence() && g.evidence != GuardianEvidence::Written => {
+                    Some(Reason::WrittenGuardianEvidenceRequired {
+                        purpose: pid.clone(),
+                    })
+                }
+                Some(_) => None,
+            }
+        }
+        GuardianRule::GuardianAuthorisation if needs_consent => {
+            let per_purpose = guardian_proof(
+                subject,
+                pc.and_then(PurposeConsents::guardian_consent_current),
+            );
+            let general = guardian_proof(subject, subject.guardian_authorisation());
+            let proofs = [per_purpose, general];
+            let mut any = proofs.iter().flatten().peekable();
+            if any.peek().is_none() {
+                Some(Reason::GuardianAuthorisationRequired {
+                    purpose: pid.clone(),
+                })
+            } else if policy.written_evidence()
+                && !any.any(|g| g.evidence == GuardianEvidence::Written)
+            {
+                Some(Reason::WrittenGuardianEvidenceRequired {
+                    purpose: pid.clone(),
+                })
+            } else {
+                None
+            }
+        }
+        GuardianRule::GuardianConsent | GuardianRule::GuardianAuthorisation => None,
     }
 }
 

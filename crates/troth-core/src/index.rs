@@ -115,6 +115,16 @@ impl DecisionIndex {
         self.subjects.get(&subject)
     }
 
+    /// Subjects some of whose stored records may be due under the children's rule at
+    /// `at` ([`crate::children::child_sweep_candidate`]), in no particular order.
+    pub fn child_sweep_candidates(&self, at: jiff::Timestamp) -> Vec<SubjectId> {
+        self.subjects
+            .values()
+            .filter(|s| crate::children::child_sweep_candidate(&self.policy, s, at))
+            .map(SubjectState::subject)
+            .collect()
+    }
+
     /// Number of subjects held.
     pub fn len(&self) -> usize {
         self.subjects.len()

@@ -43,6 +43,7 @@
 //! ```
 
 pub mod calendar;
+pub mod children;
 pub mod compiled;
 pub mod decide;
 pub mod ids;
@@ -55,6 +56,7 @@ pub mod state;
 pub mod subject;
 
 pub use calendar::{CalendarError, HolidayCalendar};
+pub use children::{ChildDataReason, child_record_due, child_sweep_candidate};
 pub use compiled::{
     BitSet, Cessation, CessationScope, CompileError, CompiledPolicy, ConsentValidity,
     consent_breaks,

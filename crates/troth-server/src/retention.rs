@@ -7,21 +7,30 @@
 //! resolved at sweep time from the tenant's decision index: a record waiting for its
 //! event gets the expiry the pack gives after it (account cancellation: the time the
 //! sweep first sees the cancelled account; withdrawal: the withdrawal's own time).
+//!
+//! Children's data collected without the guardian consent the pack requires (seed
+//! 002 R22, seed 004 R22) is found at sweep time too ([`child_due_records`], the rule
+//! is `troth_core::children`): once the sweep holds the tenant's lease, those records
+//! are made due now with the `delete` action, audited as `retention.child_data_due`
+//! with PI-free reason codes, and the same run deletes them. The rule reads the ledger
+//! as it stands when the run marks them, so a guardian's consent recorded before the
+//! sweep keeps the data; a dry run marks nothing and does not list them.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use troth_core::children::child_record_due;
 use troth_core::retention::{RetentionRules, action_code};
 use troth_core::{AccountStatus, ConsentStatus, SubjectId as CoreSubject};
 use troth_policy::retention::RetentionEvent;
 use troth_store::{
-    Hold, RecordRetention, RetentionStore, StoreError, SubjectId, SweepPreview, SweepSummary,
-    TenantId, VaultKey,
+    Hold, RecordRetention, RetentionStore, StoreError, SubjectId, SweepPreview, SweepRun,
+    SweepSummary, TenantId, VaultKey, WaitingRecord,
 };
 
-use crate::api::state::{AppState, TenantRuntime};
+use crate::api::state::{AppState, TenantRuntime, store_subject};
 
 /// How the background sweeper runs (`[retention]` in `troth.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,6 +174,65 @@ pub async fn resolve_events(
     Ok(resolved)
 }
 
+/// Stored records of children that the pack says must go now: each with its reason
+/// code. The decision index names the candidates (children, and accounts blocked as
+/// children, under a pack that promises the deletion); only their records are read.
+pub async fn child_due_records(
+    state: &AppState,
+    rt: &TenantRuntime,
+    now: Timestamp,
+) -> Result<Vec<(WaitingRecord, String)>, StoreError> {
+    let candidates: Vec<SubjectId> = {
+        let ix = rt.index.read().await;
+        match ix.as_ref() {
+            Some(ix) => ix
+                .child_sweep_candidates(now)
+                .into_iter()
+                .map(store_subject)
+                .collect(),
+            None => return Ok(Vec::new()),
+        }
+    };
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let records = state.store.live_records(&rt.id, &candidates, now).await?;
+    let ix = rt.index.read().await;
+    let Some(ix) = ix.as_ref() else {
+        return Ok(Vec::new());
+    };
+    let mut due = Vec::new();
+    for r in records {
+        let Ok(subject) = r.subject.as_str().parse::<CoreSubject>() else {
+            continue;
+        };
+        let Some(st) = ix.state(subject) else {
+            continue;
+        };
+        let purpose = (!r.purpose.is_empty()).then_some(r.purpose.as_str());
+        if let Some(reason) = child_record_due(ix.policy(), st, purpose, now) {
+            due.push((r, reason.code().to_owned()));
+        }
+    }
+    Ok(due)
+}
+
+/// Under the run's lease, makes the children's records the pack says must go due now
+/// (audited); the run's batches then delete them.
+async fn expire_children(
+    state: &AppState,
+    rt: &TenantRuntime,
+    run: &SweepRun,
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> Result<u64, StoreError> {
+    let due = child_due_records(state, rt, now).await?;
+    state
+        .store
+        .expire_child_records(run, now, &due, lease_until, SWEEP_ACTOR)
+        .await
+}
+
 /// A dry run: resolves awaited events (that only sets expiries the pack already
 /// implies and removes nothing) and lists what a sweep now would remove (up to
 /// `limit`) and what holds keep.
@@ -191,8 +259,9 @@ pub async fn sweep_tenant(
     lease: Duration,
 ) -> Result<SweepSummary, SweepError> {
     let now = Timestamp::now();
-    if let Ok(Some(rt)) = state.tenant(tenant).await {
-        resolve_events(state, &rt, now).await?;
+    let rt = state.tenant(tenant).await.ok().flatten();
+    if let Some(rt) = &rt {
+        resolve_events(state, rt, now).await?;
     }
     let lease_until = |t: Timestamp| {
         t.checked_add(jiff::SignedDuration::try_from(lease).unwrap_or_default())
@@ -203,6 +272,9 @@ pub async fn sweep_tenant(
         .begin_sweep(tenant, owner, now, lease_until(now))
         .await?
         .ok_or(SweepError::Busy)?;
+    if let Some(rt) = &rt {
+        expire_children(state, rt, &run, now, lease_until(Timestamp::now())).await?;
+    }
     loop {
         let done = state
             .store
@@ -235,7 +307,8 @@ pub async fn sweep_tenant(
 
 /// Starts the background sweeper: every `interval_secs` it resolves awaited events
 /// of each loaded tenant (and drops its PIA/RoPA documents past `keep_until`), then
-/// sweeps each tenant with due records. Ends with the runtime.
+/// sweeps each tenant with due records, or with children's records the pack says
+/// must go. Ends with the runtime.
 pub fn spawn_worker(state: Arc<AppState>, config: RetentionConfig) {
     if !config.enabled {
         return;
@@ -250,6 +323,7 @@ pub fn spawn_worker(state: Arc<AppState>, config: RetentionConfig) {
             tick.tick().await;
             let loaded: Vec<Arc<TenantRuntime>> =
                 state.tenants.read().await.values().cloned().collect();
+            let mut children = Vec::new();
             for rt in loaded {
                 let now = Timestamp::now();
                 if let Err(e) = resolve_events(&state, &rt, now).await {
@@ -262,9 +336,23 @@ pub fn spawn_worker(state: Arc<AppState>, config: RetentionConfig) {
                 {
                     tracing::warn!(tenant = %rt.id, error = %e, "retention: purging reports failed");
                 }
+                match child_due_records(&state, &rt, now).await {
+                    Ok(due) if !due.is_empty() => children.push(rt.id.clone()),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(tenant = %rt.id, error = %e, "retention: finding children's records failed");
+                    }
+                }
             }
             let tenants = match state.store.tenants_with_due(Timestamp::now()).await {
-                Ok(t) => t,
+                Ok(mut t) => {
+                    for c in children {
+                        if !t.contains(&c) {
+                            t.push(c);
+                        }
+                    }
+                    t
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "retention: listing tenants failed");
                     continue;

@@ -789,6 +789,7 @@ async fn openapi_describes_every_operation() {
         "POST /v1/subjects",
         "POST /v1/subjects/lookup",
         "POST /v1/subjects/{subject}/accept-version",
+        "POST /v1/subjects/{subject}/age",
         "POST /v1/subjects/{subject}/targeting",
         "PUT /v1/calendar",
         "PUT /v1/notify-targets/{target}",

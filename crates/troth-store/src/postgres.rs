@@ -29,6 +29,10 @@ const DATA_MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../migrations/postgres/0012_change_notify.sql"),
     ),
+    (
+        14,
+        include_str!("../migrations/postgres/0014_sweep_in_key_order.sql"),
+    ),
 ];
 const KEY_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/postgres/keys_0001_init.sql"))];

@@ -10,9 +10,13 @@
 //! ([`RetentionStore::sweep_batch`]). Each batch is one transaction that renews the
 //! lease (failing if another owner took it), removes up to `limit` due records that
 //! no active hold covers (on PostgreSQL selected `FOR UPDATE SKIP LOCKED`), adds the
-//! anonymized ones to the tally, moves the run's progress and appends one
+//! anonymized ones to the tally, moves the run's progress and cursor and appends one
 //! `retention.swept` audit entry. A crash between batches therefore loses nothing and
-//! repeats nothing: the next owner resumes the unfinished run.
+//! repeats nothing: the next owner resumes the unfinished run where it stopped. The
+//! cursor is the last primary key removed on SQLite, which sweeps in key order, and
+//! the latest expiry removed on PostgreSQL, which sweeps in expiry order (migration
+//! 0014 of each backend says why); a record that falls due behind the cursor during a
+//! run goes with the next run.
 //! [`RetentionStore::finish_sweep`] closes the run, audits what holds kept, and
 //! releases the lease.
 
@@ -37,7 +41,8 @@ pub struct RecordRetention {
     pub waits_for: Option<String>,
 }
 
-/// A record waiting for an event.
+/// A stored record, as the sweep plans it: a record waiting for an event, or (from
+/// [`RetentionStore::live_records`]) any record not yet due.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WaitingRecord {
     /// Whose.
@@ -46,7 +51,7 @@ pub struct WaitingRecord {
     pub category: String,
     /// Its record id.
     pub record: String,
-    /// Its purpose.
+    /// Its purpose (empty when none was recorded).
     pub purpose: String,
     /// When it was written.
     pub created: Timestamp,
@@ -287,6 +292,31 @@ pub trait RetentionStore: Send + Sync {
         expiries: &[(WaitingRecord, Timestamp)],
     ) -> impl Future<Output = Result<u64>> + Send;
 
+    /// The records of `subjects` that are not yet due at `now` (no expiry, or a later
+    /// one), by subject.
+    fn live_records(
+        &self,
+        tenant: &TenantId,
+        subjects: &[SubjectId],
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Vec<WaitingRecord>>> + Send;
+
+    /// Makes `records` due at `now` with the `delete` action because they are a
+    /// child's, collected without the guardian consent the pack requires; each comes
+    /// with its reason code (no personal information). One transaction that first
+    /// renews the run's lease (a conflict if another owner took it), changes only
+    /// records that still exist and are not yet due, and appends one
+    /// `retention.child_data_due` audit entry naming the subjects and the count per
+    /// reason. Returns how many records changed.
+    fn expire_child_records(
+        &self,
+        run: &SweepRun,
+        now: Timestamp,
+        records: &[(WaitingRecord, String)],
+        lease_until: Timestamp,
+        actor: &str,
+    ) -> impl Future<Output = Result<u64>> + Send;
+
     /// Tenants with at least one record due at `now` (background sweeps visit these).
     fn tenants_with_due(
         &self,
@@ -435,6 +465,24 @@ impl RetentionStore for AnyStore {
         expiries: &[(WaitingRecord, Timestamp)],
     ) -> Result<u64> {
         delegate!(self.resolve_waiting(tenant, expiries))
+    }
+    async fn live_records(
+        &self,
+        tenant: &TenantId,
+        subjects: &[SubjectId],
+        now: Timestamp,
+    ) -> Result<Vec<WaitingRecord>> {
+        delegate!(self.live_records(tenant, subjects, now))
+    }
+    async fn expire_child_records(
+        &self,
+        run: &SweepRun,
+        now: Timestamp,
+        records: &[(WaitingRecord, String)],
+        lease_until: Timestamp,
+        actor: &str,
+    ) -> Result<u64> {
+        delegate!(self.expire_child_records(run, now, records, lease_until, actor))
     }
     async fn tenants_with_due(&self, now: Timestamp) -> Result<Vec<TenantId>> {
         delegate!(self.tenants_with_due(now))

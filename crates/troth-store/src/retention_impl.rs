@@ -93,28 +93,43 @@ fn month_of(ns: i64) -> String {
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
-/// Removes up to `$3` due, unheld records of tenant `$1` at `$2`, oldest expiry
-/// first, returning what went. On PostgreSQL the records are selected `FOR UPDATE
-/// SKIP LOCKED` (replicas never wait on each other's rows) and deleted through a
-/// join on the primary key; an `IN (subquery)` there is planned as a hash semi-join
-/// that scans the whole table per batch. SQLite has one writer and no such clause,
-/// and plans its row-value `IN` as primary-key lookups.
-fn delete_due_sql() -> String {
-    if <Db as sqlx::Database>::NAME == "PostgreSQL" {
+/// Whether sweeps walk the vault in primary-key order (SQLite) rather than in expiry
+/// order (PostgreSQL); see migration 0014 of each backend for why.
+fn sweeps_in_key_order() -> bool {
+    <Db as sqlx::Database>::NAME != "PostgreSQL"
+}
+
+/// Removes up to `$3` due, unheld records of tenant `$1` at `$2`, returning what
+/// went. On PostgreSQL, oldest expiry first through the expiry index (from the run's
+/// latest expiry `$4`, when `after` is set): the records are selected `FOR UPDATE
+/// SKIP LOCKED` (replicas never wait on each other's rows) and deleted by their row
+/// address, which the lock keeps fixed until the delete; joining back on the primary
+/// key instead cost an index probe per row, and an `IN (subquery)` was planned as a
+/// hash semi-join that scans the whole table per batch. On SQLite, in primary-key
+/// order after the run's cursor (`$4`, `$5`, `$6`, when `after` is set): each table
+/// page is then changed once per run, and SQLite plans the row-value `IN` as
+/// primary-key lookups (one writer: no locking clause).
+fn delete_due_sql(after: bool) -> String {
+    if !sweeps_in_key_order() {
+        let cursor = if after { "AND v.expires_ns >= $4" } else { "" };
         format!(
-            "WITH due AS (SELECT v.subject_id, v.category, v.record_id {DUE_UNHELD}
+            "WITH due AS (SELECT v.ctid AS id {DUE_UNHELD} {cursor}
                ORDER BY v.expires_ns LIMIT $3 FOR UPDATE OF v SKIP LOCKED)
-             DELETE FROM vault_records r USING due d
-             WHERE r.tenant_id = $1 AND r.subject_id = d.subject_id
-               AND r.category = d.category AND r.record_id = d.record_id
-             RETURNING r.subject_id, r.category, r.purpose, r.on_expiry, r.created_ns"
+             DELETE FROM vault_records r USING due d WHERE r.ctid = d.id
+             RETURNING r.subject_id, r.category, r.record_id, r.purpose, r.on_expiry, r.created_ns,
+               r.expires_ns"
         )
     } else {
+        let cursor = if after {
+            "AND (v.subject_id, v.category, v.record_id) > ($4, $5, $6)"
+        } else {
+            ""
+        };
         format!(
             "DELETE FROM vault_records WHERE (tenant_id, subject_id, category, record_id) IN (
-               SELECT v.tenant_id, v.subject_id, v.category, v.record_id {DUE_UNHELD}
-               ORDER BY v.expires_ns LIMIT $3)
-             RETURNING subject_id, category, purpose, on_expiry, created_ns"
+               SELECT v.tenant_id, v.subject_id, v.category, v.record_id {DUE_UNHELD} {cursor}
+               ORDER BY v.subject_id, v.category, v.record_id LIMIT $3)
+             RETURNING subject_id, category, record_id, purpose, on_expiry, created_ns, expires_ns"
         )
     }
 }
@@ -137,8 +152,27 @@ async fn held_counts(pool: &Pool<Db>, tenant: &TenantId, now: i64) -> Result<Vec
 }
 
 type RunRow = (String, String, i64, i64, i64);
-/// subject, category, purpose, action, created.
-type GoneRow = (String, String, Option<String>, Option<String>, i64);
+/// subject, category, record, purpose, action, created, expires.
+type GoneRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<i64>,
+);
+/// A run's cursor: the last key it reached (subject, category, record), or on
+/// PostgreSQL the latest expiry it removed.
+type CursorRow = (Option<String>, Option<String>, Option<String>, Option<i64>);
+
+/// Where a run carries on.
+enum RunCursor {
+    /// After this key (SQLite).
+    Key(String, String, String),
+    /// From this expiry (PostgreSQL).
+    Expiry(i64),
+}
 /// subject, category, record, purpose, expires, action.
 type DueRow = (String, String, String, Option<String>, i64, Option<String>);
 
@@ -211,6 +245,112 @@ impl RetentionStore for This {
             .await?
             .rows_affected();
         }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn live_records(
+        &self,
+        tenant: &TenantId,
+        subjects: &[SubjectId],
+        now: jiff::Timestamp,
+    ) -> Result<Vec<WaitingRecord>> {
+        let pool = &self.inner.shared.data_read;
+        let now_ns = ts_ns(now)?;
+        let mut out = Vec::new();
+        // One primary-key range per subject: the candidates are the few children the
+        // decision index names, not a scan of the vault.
+        for subject in subjects {
+            let rows: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
+                "SELECT category, record_id, purpose, created_ns FROM vault_records
+                 WHERE tenant_id = $1 AND subject_id = $2
+                   AND (expires_ns IS NULL OR expires_ns > $3)
+                 ORDER BY category, record_id",
+            )
+            .bind(tenant.as_str())
+            .bind(subject.as_str())
+            .bind(now_ns)
+            .fetch_all(pool)
+            .await?;
+            for (category, record, purpose, created) in rows {
+                out.push(WaitingRecord {
+                    subject: subject.clone(),
+                    category,
+                    record,
+                    purpose: purpose.unwrap_or_default(),
+                    created: ns_ts(created)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn expire_child_records(
+        &self,
+        run: &SweepRun,
+        now: jiff::Timestamp,
+        records: &[(WaitingRecord, String)],
+        lease_until: jiff::Timestamp,
+        actor: &str,
+    ) -> Result<u64> {
+        if records.is_empty() {
+            return Ok(0);
+        }
+        let s = &self.inner.shared;
+        let tenant = &run.tenant;
+        let now_ns = ts_ns(now)?;
+        let mut tx = begin_data(s).await?;
+        let renewed = sqlx::query(
+            "UPDATE retention_leases SET expires_ns = $3 WHERE tenant_id = $1 AND owner = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(&run.owner)
+        .bind(ts_ns(lease_until)?)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if renewed == 0 {
+            return Err(StoreError::Conflict("retention lease"));
+        }
+        let mut n = 0;
+        let mut reasons: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut subjects: Vec<&str> = Vec::new();
+        for (r, reason) in records {
+            // Not yet due: another replica's pass, or an expiry that came meanwhile,
+            // is left as it is (and not audited twice).
+            let changed = sqlx::query(
+                "UPDATE vault_records SET expires_ns = $5, on_expiry = 'delete', waits_for = NULL
+                 WHERE tenant_id = $1 AND subject_id = $2 AND category = $3 AND record_id = $4
+                   AND (expires_ns IS NULL OR expires_ns > $5)",
+            )
+            .bind(tenant.as_str())
+            .bind(r.subject.as_str())
+            .bind(&r.category)
+            .bind(&r.record)
+            .bind(now_ns)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed > 0 {
+                n += changed;
+                *reasons.entry(reason.as_str()).or_default() += changed;
+                subjects.push(r.subject.as_str());
+            }
+        }
+        if n == 0 {
+            tx.commit().await?;
+            return Ok(0);
+        }
+        subjects.sort_unstable();
+        subjects.dedup();
+        let event = audit_event(
+            actor,
+            "retention.child_data_due",
+            format!("retention:{}", run.run_id),
+            serde_json::json!({ "records": n, "reasons": reasons, "subjects": subjects }),
+        );
+        let head = require_head(&mut tx, tenant).await?;
+        audit_in_tx(s, &mut tx, tenant, &head, vec![event]).await?;
         tx.commit().await?;
         Ok(n)
     }
@@ -335,13 +475,34 @@ impl RetentionStore for This {
         if renewed == 0 {
             return Err(StoreError::Conflict("retention lease"));
         }
-        let sql = delete_due_sql();
-        let gone: Vec<GoneRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<CursorRow> = sqlx::query_as(
+            "SELECT cursor_subject, cursor_category, cursor_record, cursor_expires_ns
+             FROM retention_runs WHERE tenant_id = $1 AND run_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(&run.run_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let cursor = row.and_then(|(a, b, c, e)| {
+            if sweeps_in_key_order() {
+                Some(RunCursor::Key(a?, b?, c?))
+            } else {
+                e.map(RunCursor::Expiry)
+            }
+        });
+        let sql = delete_due_sql(cursor.is_some());
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(tenant.as_str())
             .bind(now_ns)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
+            .bind(i64::from(limit));
+        match &cursor {
+            Some(RunCursor::Key(subject, category, record)) => {
+                q = q.bind(subject).bind(category).bind(record);
+            }
+            Some(RunCursor::Expiry(e)) => q = q.bind(*e),
+            None => {}
+        }
+        let gone: Vec<GoneRow> = q.fetch_all(&mut *tx).await?;
         if gone.is_empty() {
             tx.commit().await?;
             return Ok(BatchOutcome::default());
@@ -350,7 +511,7 @@ impl RetentionStore for This {
         let mut by_category: BTreeMap<&str, u64> = BTreeMap::new();
         let mut tally: BTreeMap<(&str, &str, String), i64> = BTreeMap::new();
         let mut subjects: Vec<&str> = Vec::with_capacity(gone.len());
-        for (subject, category, purpose, action, created) in &gone {
+        for (subject, category, _, purpose, action, created, _) in &gone {
             *by_category.entry(category.as_str()).or_default() += 1;
             subjects.push(subject.as_str());
             if action.as_deref() == Some("anonymize") {
@@ -383,9 +544,22 @@ impl RetentionStore for This {
             .execute(&mut *tx)
             .await?;
         }
+        // The next batch of a key-order run carries on after the last key this one
+        // removed (RETURNING gives no order).
+        let last = sweeps_in_key_order()
+            .then(|| gone.iter().map(|g| (&g.0, &g.1, &g.2)).max())
+            .flatten();
+        // A PostgreSQL run carries on from the latest expiry it removed: the expiry
+        // index keeps deleted entries until vacuum, and starting each batch at the
+        // oldest would step over all of them again.
+        let latest = (!sweeps_in_key_order())
+            .then(|| gone.iter().filter_map(|g| g.6).max())
+            .flatten();
         sqlx::query(
             "UPDATE retention_runs SET batches = batches + 1, deleted = deleted + $3,
-               anonymized = anonymized + $4, updated_ns = $5
+               anonymized = anonymized + $4, updated_ns = $5,
+               cursor_subject = $6, cursor_category = $7, cursor_record = $8,
+               cursor_expires_ns = $9
              WHERE tenant_id = $1 AND run_id = $2",
         )
         .bind(tenant.as_str())
@@ -393,6 +567,10 @@ impl RetentionStore for This {
         .bind(seq_i64(out.deleted)?)
         .bind(seq_i64(out.anonymized)?)
         .bind(now_ns)
+        .bind(last.map(|l| l.0.as_str()))
+        .bind(last.map(|l| l.1.as_str()))
+        .bind(last.map(|l| l.2.as_str()))
+        .bind(latest)
         .execute(&mut *tx)
         .await?;
         // One entry per batch: the run, the counts per category and the subjects

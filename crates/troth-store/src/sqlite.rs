@@ -30,6 +30,10 @@ const DATA_MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../migrations/sqlite/0009_incidents.sql")),
     (10, include_str!("../migrations/sqlite/0010_cessation.sql")),
     (11, include_str!("../migrations/sqlite/0011_calendar.sql")),
+    (
+        14,
+        include_str!("../migrations/sqlite/0014_sweep_in_key_order.sql"),
+    ),
 ];
 const KEY_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/sqlite/keys_0001_init.sql"))];

@@ -337,8 +337,193 @@ async fn report_documents_are_numbered_and_purged_after_keep_until(h: &Harness) 
     assert_eq!(h.store.report_documents(&t, None).await.unwrap().len(), 2);
 }
 
+async fn child_records_are_made_due_under_the_lease_once(h: &Harness) {
+    let t = TenantId::new("tenant-c");
+    h.store.create_tenant(&t, "C").await.unwrap();
+    // A child's records: two live (one waiting for an event), one already due; and
+    // another subject's record that nothing names.
+    put(h, &t, "kid", "email", 1, None, "anonymize").await;
+    put(h, &t, "kid", "phone", 1, Some(at(5_000)), "anonymize").await;
+    put(h, &t, "kid", "device-id", 1, Some(at(10)), "delete").await;
+    put(h, &t, "other", "email", 1, None, "delete").await;
+    let kid = SubjectId::new("kid");
+    let live = h
+        .store
+        .live_records(&t, std::slice::from_ref(&kid), at(100))
+        .await
+        .unwrap();
+    let cats: Vec<&str> = live.iter().map(|r| r.category.as_str()).collect();
+    assert_eq!(
+        cats,
+        ["email", "phone"],
+        "records already due are not listed"
+    );
+    let marked: Vec<_> = live
+        .into_iter()
+        .map(|r| (r, "guardian_consent_absent".to_owned()))
+        .collect();
+    let a = h
+        .store
+        .begin_sweep(&t, "replica-a", at(100), at(160))
+        .await
+        .unwrap()
+        .unwrap();
+    // Replica b holds no lease: it may not mark anything.
+    let b = troth_store::SweepRun {
+        owner: "replica-b".into(),
+        ..a.clone()
+    };
+    assert!(matches!(
+        h.store
+            .expire_child_records(&b, at(100), &marked, at(160), "retention")
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let n = h
+        .store
+        .expire_child_records(&a, at(100), &marked, at(160), "retention")
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    // A second pass (another replica's, or a retry) changes and audits nothing.
+    let again = h
+        .store
+        .expire_child_records(&a, at(100), &marked, at(160), "retention")
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    let log = actions(h, &t).await;
+    let due: Vec<_> = log
+        .iter()
+        .filter(|(a, _)| a == "retention.child_data_due")
+        .collect();
+    assert_eq!(due.len(), 1, "{log:?}");
+    let detail: serde_json::Value = serde_json::from_str(&due[0].1).unwrap();
+    assert_eq!(
+        detail,
+        serde_json::json!({ "records": 2, "reasons": { "guardian_consent_absent": 2 },
+            "subjects": ["kid"] })
+    );
+    // The run deletes them (not anonymized: a child's data is deleted), and only them.
+    loop {
+        let b = h
+            .store
+            .sweep_batch(&a, at(100), 10, at(160), "retention")
+            .await
+            .unwrap();
+        assert_eq!(b.anonymized, 0);
+        if b.removed() == 0 {
+            break;
+        }
+    }
+    let s = h
+        .store
+        .finish_sweep(&a, at(100), "retention")
+        .await
+        .unwrap();
+    assert_eq!(s.deleted, 3);
+    let left = h.store.category_counts(&t).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].category, "email");
+    assert_eq!(left[0].records, 1, "the other subject's record stays");
+}
+
+async fn batches_carry_on_past_kept_records_and_a_resumed_run_misses_nothing(h: &Harness) {
+    let t = TenantId::new("tenant-k");
+    h.store.create_tenant(&t, "K").await.unwrap();
+    // Due, not yet due and held records interleaved in key order and in expiry order.
+    for (i, subject) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+        let soon = at(10 + i64::try_from(i).unwrap());
+        put(h, &t, subject, "email", 2, Some(soon), "delete").await;
+        put(h, &t, subject, "phone", 1, Some(at(9_000)), "delete").await;
+        put(
+            h,
+            &t,
+            subject,
+            "zip",
+            1,
+            Some(at(20 - i64::try_from(i).unwrap())),
+            "anonymize",
+        )
+        .await;
+    }
+    h.store
+        .place_hold(
+            &NewHold {
+                tenant: t.clone(),
+                hold_id: "h-c".into(),
+                subject: Some(SubjectId::new("c")),
+                category: None,
+                reason: "litigation".into(),
+                note: None,
+                placed: at(1),
+            },
+            "key:admin",
+        )
+        .await
+        .unwrap();
+    let a = h
+        .store
+        .begin_sweep(&t, "replica-a", at(100), at(160))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut removed = 0;
+    for _ in 0..2 {
+        removed += h
+            .store
+            .sweep_batch(&a, at(100), 2, at(160), "retention")
+            .await
+            .unwrap()
+            .removed();
+    }
+    assert_eq!(removed, 4);
+    // Replica a dies; b takes the run over after the lease and finishes it.
+    let b = h
+        .store
+        .begin_sweep(&t, "replica-b", at(200), at(260))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(b.resumed);
+    while h
+        .store
+        .sweep_batch(&b, at(100), 2, at(260), "retention")
+        .await
+        .unwrap()
+        .removed()
+        > 0
+    {}
+    let s = h
+        .store
+        .finish_sweep(&b, at(100), "retention")
+        .await
+        .unwrap();
+    // Every due record of a, b, d and e went once; c's are held; no phone was due.
+    assert_eq!((s.deleted, s.anonymized), (8, 4), "{s:?}");
+    let mut left: Vec<(String, u64)> = h
+        .store
+        .category_counts(&t)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.category, c.records))
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            ("email".to_owned(), 2),
+            ("phone".to_owned(), 5),
+            ("zip".to_owned(), 1)
+        ]
+    );
+}
+
 suite!(
     sweep_removes_due_records_in_audited_batches,
+    batches_carry_on_past_kept_records_and_a_resumed_run_misses_nothing,
+    child_records_are_made_due_under_the_lease_once,
     holds_keep_records_until_lifted,
     a_lease_keeps_other_replicas_out_and_a_dead_one_is_taken_over,
     report_documents_are_numbered_and_purged_after_keep_until,

@@ -321,6 +321,79 @@ pub async fn s002_r16_withdrawal_immediate_earlier_events_kept(b: Backend) {
     assert!(statuses[0].contains("\"given\"") && statuses[1].contains("\"withdrawn\""));
 }
 
+pub async fn s002_r22_child_data_without_guardian_consent_swept(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let guardian = t.adult().await;
+    let adult = t.adult().await;
+    // Two people signed up with no age given; each agreed to registration and the app
+    // stored their phone, and a cookie id for the contract-based site operation.
+    let (without, with) = (t.subject(json!({})).await, t.subject(json!({})).await);
+    for sub in [&without, &with, &adult] {
+        t.give(sub, "registration").await;
+        t.store(sub, "phone", "main", "registration", "+8613800138000", None)
+            .await;
+    }
+    t.store(&without, "cookie-id", "site", "site-operation", "c-1", None)
+        .await;
+    // Then the service learns both are 10: their own consent is not enough.
+    let birth = format!("{}-03-01", today().year() - 10);
+    for sub in [&without, &with] {
+        let r = t
+            .post(
+                &format!("/v1/subjects/{sub}/age"),
+                json!({ "age": { "birth_date": birth }, "guardian": guardian }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(r.json()["age_band"], "child");
+        denied(
+            &t.ask(sub, "registration", &["phone"]).await,
+            "guardian_consent_required",
+        );
+    }
+    // The guardian consents for one of them before the sweep: that child's data stays.
+    t.consent(json!({ "subject": with, "purpose": "registration", "status": "given",
+        "method": "guardian",
+        "actor": { "kind": "guardian", "guardian": guardian, "evidence": "recorded", "evidence_hash": null } }))
+        .await;
+    allowed(&t.ask(&with, "registration", &["phone"]).await);
+
+    let swept = t.sweep(false).await;
+    assert_eq!(swept["deleted"], 1, "{swept}");
+    // A guardian's consent after the sweep allows new processing but brings nothing
+    // back: the phone collected without it is gone.
+    t.consent(json!({ "subject": without, "purpose": "registration", "status": "given",
+        "method": "guardian",
+        "actor": { "kind": "guardian", "guardian": guardian, "evidence": "recorded", "evidence_hash": null } }))
+        .await;
+    let gone = t.read(&without, "phone", "main", "registration").await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.text());
+    for (sub, cat, rec, purpose) in [
+        (&with, "phone", "main", "registration"),
+        (&adult, "phone", "main", "registration"),
+        // Contract-based processing needs no guardian consent: kept.
+        (&without, "cookie-id", "site", "site-operation"),
+    ] {
+        let r = t.read(sub, cat, rec, purpose).await;
+        assert_eq!(r.status, StatusCode::OK, "{sub} {cat}: {}", r.text());
+    }
+    // Audited with a reason code and the pseudonymous subject, no personal data.
+    let log = t.audit_actions().await;
+    let due: Vec<_> = log
+        .iter()
+        .filter(|e| e["action"] == "retention.child_data_due")
+        .collect();
+    assert_eq!(due.len(), 1, "{due:?}");
+    let detail: serde_json::Value =
+        serde_json::from_str(due[0]["detail"].as_str().unwrap()).unwrap();
+    assert_eq!(detail["reasons"], json!({ "guardian_consent_absent": 1 }));
+    assert_eq!(detail["subjects"], json!([without]));
+    assert!(!due[0].to_string().contains("8613800138000"));
+    assert!(log.iter().any(|e| e["action"] == "retention.swept"));
+    // Nothing more is due: a second sweep deletes nothing.
+    assert_eq!(t.sweep(false).await["deleted"], 0);
+}
+
 pub async fn s002_r23_old_version_until_the_new_one_takes_effect(b: Backend) {
     let t = T::start(b, PACK).await;
     let v1 = t.get("/v1/policies/current").await.json()["content_hash"].clone();

@@ -259,6 +259,92 @@ pub async fn s004_r16_account_cancellation_deletes(b: Backend) {
     );
 }
 
+pub async fn s004_r22_children_blocked_and_their_data_swept(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let guardian = t.adult().await;
+    // Collected unknowingly: nobody said this developer was 12.
+    let child = t.subject(json!({})).await;
+    let adult = t.adult().await;
+    for sub in [&child, &adult] {
+        t.give(sub, "developer-registration").await;
+        t.store(
+            sub,
+            "email",
+            "main",
+            "developer-registration",
+            "dev@example.com",
+            None,
+        )
+        .await;
+    }
+    t.store(
+        &child,
+        "email",
+        "notices",
+        "service-notices",
+        "kid@example.com",
+        None,
+    )
+    .await;
+    let birth = format!("{}-03-01", today().year() - 12);
+    let r = t
+        .post(
+            &format!("/v1/subjects/{child}/age"),
+            json!({ "age": { "birth_date": birth }, "guardian": guardian }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["age_band"], "child");
+    // No children are accepted, whoever consents.
+    t.consent(json!({ "subject": child, "purpose": "developer-registration", "status": "given",
+        "method": "guardian",
+        "actor": { "kind": "guardian", "guardian": guardian, "evidence": "recorded", "evidence_hash": null } }))
+        .await;
+    for purpose in ["developer-registration", "service-notices"] {
+        denied(
+            &t.ask(&child, purpose, &["email"]).await,
+            "child_not_accepted",
+        );
+    }
+    allowed(&t.ask(&adult, "service-notices", &["email"]).await);
+
+    // The sweep deletes everything of the child's (the pack would anonymize
+    // developer-registration records at their end; a child's are deleted), nothing
+    // of the adult's.
+    let swept = t.sweep(false).await;
+    assert_eq!(swept["deleted"], 2, "{swept}");
+    assert_eq!(swept["anonymized"], 0, "{swept}");
+    let r = t
+        .read(&adult, "email", "main", "developer-registration")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let log = t.audit_actions().await;
+    let due = log
+        .iter()
+        .find(|e| e["action"] == "retention.child_data_due")
+        .expect("the deletion's reason is audited");
+    let detail: serde_json::Value = serde_json::from_str(due["detail"].as_str().unwrap()).unwrap();
+    assert_eq!(detail["reasons"], json!({ "child_not_accepted": 2 }));
+    assert_eq!(detail["subjects"], json!([child]));
+    let text = due.to_string();
+    assert!(!text.contains("dev@example.com") && !text.contains("kid@example.com"));
+    // Had the age been a mistake, corrected later, the data would still be gone.
+    let r = t
+        .post(
+            &format!("/v1/subjects/{child}/age"),
+            json!({ "age": { "band": "adult" } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    for (rec, purpose) in [
+        ("main", "developer-registration"),
+        ("notices", "service-notices"),
+    ] {
+        let r = t.read(&child, "email", rec, purpose).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{rec}: {}", r.text());
+    }
+}
+
 pub async fn s004_r23_cross_border_denied(b: Backend) {
     let t = T::start(b, PACK).await;
     let sub = t.adult().await;

@@ -60,6 +60,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/subjects/{subject}",
             get(subjects::get).delete(subjects::erase),
         )
+        .route("/v1/subjects/{subject}/age", post(subjects::set_age))
         .route("/v1/subjects/{subject}/consents", get(consents::current))
         .route(
             "/v1/subjects/{subject}/consents/history",

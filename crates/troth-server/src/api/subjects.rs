@@ -96,6 +96,36 @@ fn band_str(b: AgeBand) -> &'static str {
     }
 }
 
+/// The age an input gives: exactly one of a birth date and a band.
+fn age_info(a: &AgeInput) -> Result<AgeInfo, ApiError> {
+    match a {
+        AgeInput {
+            birth_date: Some(d),
+            band: None,
+        } => Ok(AgeInfo::BirthDate(*d)),
+        AgeInput {
+            birth_date: None,
+            band: Some(b),
+        } => Ok(AgeInfo::Declared(*b)),
+        _ => Err(bad("age", "give either birth_date or band")),
+    }
+}
+
+/// The band shown for `age` now (a birth date against the policy in force; `None`
+/// before any policy is published).
+async fn band_now(rt: &TenantRuntime, age: AgeInfo, now: Timestamp) -> Option<String> {
+    match age {
+        AgeInfo::Declared(b) => Some(band_str(b).to_owned()),
+        AgeInfo::BirthDate(d) => rt.index.read().await.as_ref().map(|ix| {
+            band_str(AgeInfo::BirthDate(d).band(
+                ix.policy().minors(),
+                jiff::tz::Offset::UTC.to_datetime(now).date(),
+            ))
+            .to_owned()
+        }),
+    }
+}
+
 /// An identity that does not normalise is the caller's mistake (400), named by
 /// field and never echoed.
 fn identity_error(e: troth_store::StoreError, field: &str) -> ApiError {
@@ -185,28 +215,10 @@ pub async fn create(
             .hint("find the existing subject with POST /v1/subjects/lookup"));
         }
     }
-    let age = match &req.age {
-        None => None,
-        Some(AgeInput {
-            birth_date: Some(d),
-            band: None,
-        }) => Some(AgeInfo::BirthDate(*d)),
-        Some(AgeInput {
-            birth_date: None,
-            band: Some(b),
-        }) => Some(AgeInfo::Declared(*b)),
-        Some(_) => return Err(bad("age", "give either birth_date or band")),
-    };
+    let age = req.age.as_ref().map(age_info).transpose()?;
     let now = Timestamp::now();
     let band = match age {
-        Some(AgeInfo::Declared(b)) => Some(band_str(b).to_owned()),
-        Some(AgeInfo::BirthDate(d)) => rt.index.read().await.as_ref().map(|ix| {
-            band_str(AgeInfo::BirthDate(d).band(
-                ix.policy().minors(),
-                jiff::tz::Offset::UTC.to_datetime(now).date(),
-            ))
-            .to_owned()
-        }),
+        Some(a) => band_now(&rt, a, now).await,
         None => None,
     };
     let record = SubjectRecord {
@@ -256,6 +268,71 @@ pub async fn create(
         append(&state, &rt, &e).await?;
     }
     Ok((StatusCode::CREATED, axum::Json(SubjectInfo::from(record))))
+}
+
+/// Age learned after the subject was created, and their guardian if named.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgeUpdate {
+    /// The age.
+    pub age: AgeInput,
+    /// The guardian's subject id.
+    pub guardian: Option<String>,
+}
+
+/// Records what the service learned about a subject's age after creating them (an
+/// age gate asked later, a report from a guardian). Decisions follow at once; a
+/// child's data the pack says must not be kept without guardian consent goes with
+/// the next retention sweep unless that consent arrives first.
+#[utoipa::path(post, path = "/v1/subjects/{subject}/age", tag = "subjects", request_body = AgeUpdate,
+    params(("subject" = String, Path, description = "Subject id")),
+    responses((status = 200, body = SubjectInfo), (status = 400), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn set_age(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    Path(subject): Path<String>,
+    ApiJson(req): ApiJson<AgeUpdate>,
+) -> Result<axum::Json<SubjectInfo>, ApiError> {
+    caller.require(Permission::WriteSubjects)?;
+    let rt = runtime(&state, &caller).await?;
+    let id = existing_subject(&state, &rt, &caller, &subject, "subject").await?;
+    let age = age_info(&req.age)?;
+    let guardian = match &req.guardian {
+        Some(g) => Some(existing_subject(&state, &rt, &caller, g, "guardian").await?),
+        None => None,
+    };
+    let mut record = state
+        .store
+        .subject(&caller.tenant, &store_subject(id))
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::not_found("subject"))?;
+    let now = Timestamp::now();
+    record.age_band = band_now(&rt, age, now).await;
+    if let Some(g) = guardian {
+        record.guardian = Some(store_subject(g));
+    }
+    state
+        .store
+        .upsert_subject(&record, &caller.actor())
+        .await
+        .map_err(store_error)?;
+    let mut facts = vec![Fact::Age(age)];
+    if let Some(g) = guardian {
+        facts.push(Fact::GuardianLink { guardian: Some(g) });
+    }
+    for fact in facts {
+        let e = LedgerEvent {
+            id: event_id(),
+            tenant: rt.core,
+            subject: id,
+            at: now,
+            fact,
+        };
+        append(&state, &rt, &e).await?;
+    }
+    Ok(axum::Json(record.into()))
 }
 
 /// Reads a subject's non-personal attributes.
