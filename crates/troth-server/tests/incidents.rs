@@ -181,6 +181,65 @@ async fn breach_is_assessed_notified_and_reported(backend: Backend) {
     assert_eq!(r.json()["status"], "closed");
 }
 
+/// A person no individual channel reaches (no email address on file, no push) is
+/// told by the public announcement rather than not at all.
+async fn unreachable_people_are_told_by_announcement(backend: Backend) {
+    let s = Server::start(backend).await;
+    let (_, admin) = s.tenant("Acme").await;
+    s.subject(
+        &admin,
+        json!({ "identities": [{ "kind": "email", "value": "user0@example.com" }] }),
+    )
+    .await;
+    s.subject(
+        &admin,
+        json!({ "identities": [{ "kind": "phone", "value": "+8613800138000" }] }),
+    )
+    .await;
+    let (_site, url) = support::Receiver::start(0).await;
+    let r = s
+        .send(
+            Method::PUT,
+            "/v1/notify-targets/site",
+            &admin,
+            json!({ "webhook": url, "events": ["incident.announcement"] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let mut both = incident();
+    both["categories"] = json!(["identity.email", "identity.phone"]);
+    let id = s.post("/v1/incidents", &admin, both).await.json()["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s
+        .post(&format!("/v1/incidents/{id}/assess"), &admin, json!({}))
+        .await;
+    assert_eq!(r.json()["affected"], 2, "{}", r.text());
+    let r = s
+        .post(&format!("/v1/incidents/{id}/notify"), &admin, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let out = s.get("/v1/outbox?limit=100", &admin).await.json();
+    let items = out["items"].as_array().unwrap();
+    let emails = items
+        .iter()
+        .filter(|m| m["kind"] == "incident.notice" && m["channel"] == "subject_email")
+        .count();
+    assert_eq!(emails, 1, "the person with an address is mailed: {out}");
+    let announced: Vec<&Value> = items
+        .iter()
+        .filter(|m| m["kind"] == "incident.announcement")
+        .collect();
+    assert_eq!(announced.len(), 1, "{out}");
+    assert_eq!(announced[0]["target"], "site");
+    assert_eq!(announced[0]["payload"]["unreachable"], 1);
+    assert!(
+        !out.to_string().contains("8613800138000"),
+        "no number in the outbox"
+    );
+}
+
 /// A pack whose threshold is 2 people: three affected means one announcement.
 async fn above_the_threshold_one_announcement(backend: Backend) {
     let s = Server::start(backend).await;
@@ -278,6 +337,7 @@ async fn above_the_threshold_one_announcement(backend: Backend) {
 }
 
 on_both!(
+    unreachable_people_are_told_by_announcement,
     breach_is_assessed_notified_and_reported,
     above_the_threshold_one_announcement,
 );

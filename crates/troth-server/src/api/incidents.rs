@@ -579,6 +579,28 @@ pub async fn notify(
                     ));
                 }
             }
+            // People no individual channel reaches (no email on file, no push) are told
+            // by the public announcement instead of not at all.
+            let pushed = channels.contains(&NoticeChannel::Push) && !push.is_empty();
+            let unreachable = if pushed {
+                0
+            } else {
+                people
+                    .iter()
+                    .filter(|s| !with_email.contains(s.as_str()))
+                    .count()
+            };
+            if unreachable > 0 {
+                let mut announced = body(None);
+                announced["unreachable"] = serde_json::json!(unreachable);
+                messages.extend(outbox::route(
+                    &outbox::targets_for(&targets, INCIDENT_ANNOUNCEMENT, None),
+                    &format!("incident:{id}:announcement"),
+                    INCIDENT_ANNOUNCEMENT,
+                    &announced,
+                    || "no notify target subscribes to incident.announcement".to_owned(),
+                ));
+            }
         }
     }
     let update = IncidentUpdate {
