@@ -7,14 +7,13 @@
 
 mod support;
 
-use std::io::Read;
 use std::path::Path;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection as _;
-use support::{Backend, Server};
+use support::{Backend, Server, unzip};
 use troth_store::TenantId;
 
 const MAP: &str = r#"
@@ -132,18 +131,6 @@ async fn complete(s: &Server, admin: &str, id: &str, outcome: Value) -> support:
         json!({ "command": "complete", "outcome": outcome }),
     )
     .await
-}
-
-fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    (0..z.len())
-        .map(|i| {
-            let mut f = z.by_index(i).unwrap();
-            let mut b = Vec::new();
-            f.read_to_end(&mut b).unwrap();
-            (f.name().to_owned(), b)
-        })
-        .collect()
 }
 
 async fn access_export_includes_connected_rows(backend: Backend) {

@@ -9,14 +9,13 @@
 
 mod support;
 
-use std::io::Read;
 use std::path::Path;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection as _;
-use support::{Backend, Receiver, Server, SmtpSink};
+use support::{Backend, Receiver, Server, SmtpSink, unzip};
 use troth_store::TenantId;
 
 /// What differs between the packs.
@@ -96,18 +95,6 @@ async fn company_rows(path: &Path) -> Vec<(i64, Option<String>)> {
         .unwrap();
     c.close().await.unwrap();
     r
-}
-
-fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    (0..z.len())
-        .map(|i| {
-            let mut f = z.by_index(i).unwrap();
-            let mut b = Vec::new();
-            f.read_to_end(&mut b).unwrap();
-            (f.name().to_owned(), b)
-        })
-        .collect()
 }
 
 fn ts(v: &Value) -> jiff::Timestamp {

@@ -6,27 +6,13 @@
 
 mod support;
 
-use std::io::Read;
-
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Backend, Server};
+use support::{Backend, Server, unzip};
 use troth_server::export::{
     ExportCategory, ExportData, ExportIdentity, ExportValue, build, sha256_hex,
 };
-
-fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    (0..z.len())
-        .map(|i| {
-            let mut f = z.by_index(i).unwrap();
-            let mut b = Vec::new();
-            f.read_to_end(&mut b).unwrap();
-            (f.name().to_owned(), b)
-        })
-        .collect()
-}
 
 fn file<'a>(files: &'a [(String, Vec<u8>)], name: &str) -> &'a [u8] {
     &files

@@ -375,6 +375,25 @@ fn audit_event(actor: &str, action: &str, target: String, detail: serde_json::Va
     }
 }
 
+/// Encrypts a value for `key` under its subject's data key (made on first write).
+async fn seal_value(s: &Shared, key: &VaultKey, plaintext: &[u8]) -> Result<EncryptedField> {
+    let keys = tenant_keys(s, &key.tenant).await?;
+    let dek = subject_key_for_write(s, &keys, &key.tenant, &key.subject).await?;
+    Ok(dek.encrypt(&key.category, &key.record, plaintext)?)
+}
+
+/// The audit entry of one access (`action`) to one vault value: which record, for
+/// which purpose, never the value.
+fn vault_event(key: &VaultKey, action: &str, access: &Access) -> AuditEvent {
+    audit_event(
+        &access.actor,
+        action,
+        subject_target(&key.subject),
+        serde_json::json!({ "category": key.category.as_str(), "record": key.record.as_str(),
+            "purpose": access.purpose }),
+    )
+}
+
 /// One audited change: begin, lock the head, run `change`, append `event`, commit.
 /// Returns the audit seq of the event.
 macro_rules! audited {
@@ -1485,16 +1504,8 @@ impl Store for This {
         access: &Access,
     ) -> Result<()> {
         let s = &self.inner.shared;
-        let keys = tenant_keys(s, &key.tenant).await?;
-        let dek = subject_key_for_write(s, &keys, &key.tenant, &key.subject).await?;
-        let ct = dek.encrypt(&key.category, &key.record, plaintext)?;
-        let event = audit_event(
-            &access.actor,
-            "vault.write",
-            subject_target(&key.subject),
-            serde_json::json!({ "category": key.category.as_str(), "record": key.record.as_str(),
-                "purpose": access.purpose }),
-        );
+        let ct = seal_value(s, key, plaintext).await?;
+        let event = vault_event(key, "vault.write", access);
         let expires = expires.map(ts_ns).transpose()?;
         audited!(s, &key.tenant, event, |tx| {
             sqlx::query(
@@ -1532,13 +1543,7 @@ impl Store for This {
         .await?;
         let (ct,) = row.ok_or(StoreError::NotFound("vault record"))?;
         // Audit the read before releasing the value: an unaudited read never happens.
-        let event = audit_event(
-            &access.actor,
-            "vault.read",
-            subject_target(&key.subject),
-            serde_json::json!({ "category": key.category.as_str(), "record": key.record.as_str(),
-                "purpose": access.purpose }),
-        );
+        let event = vault_event(key, "vault.read", access);
         audited!(s, &key.tenant, event, |tx| {
             let _ = &mut tx;
         });
@@ -1548,16 +1553,8 @@ impl Store for This {
 
     async fn vault_replace(&self, key: &VaultKey, plaintext: &[u8], access: &Access) -> Result<bool> {
         let s = &self.inner.shared;
-        let keys = tenant_keys(s, &key.tenant).await?;
-        let dek = subject_key_for_write(s, &keys, &key.tenant, &key.subject).await?;
-        let ct = dek.encrypt(&key.category, &key.record, plaintext)?;
-        let event = audit_event(
-            &access.actor,
-            "vault.correct",
-            subject_target(&key.subject),
-            serde_json::json!({ "category": key.category.as_str(), "record": key.record.as_str(),
-                "purpose": access.purpose }),
-        );
+        let ct = seal_value(s, key, plaintext).await?;
+        let event = vault_event(key, "vault.correct", access);
         // Not `audited!`: a record that is not there is neither written nor audited.
         let mut tx = begin_data(s).await?;
         let head = require_head(&mut tx, &key.tenant).await?;
@@ -1581,13 +1578,7 @@ impl Store for This {
     }
 
     async fn vault_delete(&self, key: &VaultKey, access: &Access) -> Result<bool> {
-        let event = audit_event(
-            &access.actor,
-            "vault.delete",
-            subject_target(&key.subject),
-            serde_json::json!({ "category": key.category.as_str(), "record": key.record.as_str(),
-                "purpose": access.purpose }),
-        );
+        let event = vault_event(key, "vault.delete", access);
         let (res, _) = audited!(&self.inner.shared, &key.tenant, event, |tx| {
             sqlx::query(
                 "DELETE FROM vault_records

@@ -362,3 +362,17 @@ impl Receiver {
         self.calls.lock().unwrap().clone()
     }
 }
+
+/// Unpacks a zip: (path, bytes) per file.
+pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read as _;
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..z.len())
+        .map(|i| {
+            let mut f = z.by_index(i).unwrap();
+            let mut b = Vec::new();
+            f.read_to_end(&mut b).unwrap();
+            (f.name().to_owned(), b)
+        })
+        .collect()
+}
