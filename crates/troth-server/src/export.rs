@@ -16,8 +16,8 @@ use minijinja::{Environment, context};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use troth_store::{
-    Access, AnyStore, RequestFilter, RightsStore, Store, StoreError, SubjectId, TenantId,
-    VaultListStore,
+    Access, AnyStore, Categories, RequestFilter, RightsStore, Store, StoreError, SubjectId,
+    TenantId, VaultListStore,
 };
 use zip::write::SimpleFileOptions;
 
@@ -332,7 +332,12 @@ pub async fn gather(
     identities.sort_by(|a, b| (&a.kind, &a.value).cmp(&(&b.kind, &b.value)));
     let mut vault: Vec<ExportCategory> = Vec::new();
     for v in store
-        .vault_records(tenant, subject, &INTERNAL_CATEGORIES, access)
+        .vault_records(
+            tenant,
+            subject,
+            Categories::AllBut(&INTERNAL_CATEGORIES),
+            access,
+        )
         .await?
     {
         let (value, encoding) = value_of(&v.plaintext);

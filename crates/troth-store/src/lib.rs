@@ -64,7 +64,7 @@ pub use store::Store;
 pub use troth_crypto::{
     AuditEntry, AuditEvent, CategoryId, IdentifierKind, RecordId, SubjectId, TenantId,
 };
-pub use vault_list::{VaultListStore, VaultValue};
+pub use vault_list::{Categories, VaultListStore, VaultValue};
 
 // Runs the README's example as a doctest.
 #[doc = include_str!("../README.md")]

@@ -1,5 +1,6 @@
-//! [`VaultListStore`]: every vault value of one subject, decrypted at once, for the
-//! access/copy export bundle (a subject's whole record, not one value at a time).
+//! [`VaultListStore`]: a subject's vault values, decrypted at once: all of them for
+//! the access/copy export bundle (a subject's whole record, not one value at a
+//! time), or one category's (the decisions kept for an explanation).
 
 use crate::any::AnyStore;
 use crate::error::Result;
@@ -17,17 +18,26 @@ pub struct VaultValue {
     pub plaintext: Zeroizing<Vec<u8>>,
 }
 
-/// Reads a subject's whole vault.
+/// Which of a subject's categories to read.
+#[derive(Clone, Copy, Debug)]
+pub enum Categories<'a> {
+    /// Every category but these (reserved ones such as stored exports).
+    AllBut(&'a [&'a str]),
+    /// This one only: the others are neither read nor decrypted.
+    Only(&'a str),
+}
+
+/// Reads a subject's vault, many values at once.
 pub trait VaultListStore: Send + Sync {
-    /// Every vault record of a subject, decrypted, ordered by category then record id,
-    /// skipping categories in `exclude` (reserved ones such as stored exports). Audited
-    /// as one `vault.read` entry naming the count and categories, never the values.
-    /// After erasure there are no records left, so the list is empty.
+    /// The subject's vault records in `which` categories, decrypted, ordered by
+    /// category then record id. Audited as one `vault.read` entry naming the count
+    /// and categories, never the values. After erasure there are no records left, so
+    /// the list is empty.
     fn vault_records(
         &self,
         tenant: &TenantId,
         subject: &SubjectId,
-        exclude: &[&str],
+        which: Categories<'_>,
         access: &Access,
     ) -> impl Future<Output = Result<Vec<VaultValue>>> + Send;
 }
@@ -37,12 +47,12 @@ impl VaultListStore for AnyStore {
         &self,
         tenant: &TenantId,
         subject: &SubjectId,
-        exclude: &[&str],
+        which: Categories<'_>,
         access: &Access,
     ) -> Result<Vec<VaultValue>> {
         match self {
-            AnyStore::Sqlite(s) => s.vault_records(tenant, subject, exclude, access).await,
-            AnyStore::Postgres(s) => s.vault_records(tenant, subject, exclude, access).await,
+            AnyStore::Sqlite(s) => s.vault_records(tenant, subject, which, access).await,
+            AnyStore::Postgres(s) => s.vault_records(tenant, subject, which, access).await,
         }
     }
 }

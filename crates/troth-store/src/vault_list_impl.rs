@@ -1,7 +1,7 @@
 // `VaultListStore` for one backend; `include!`d after `common.rs` into `sqlite.rs` and
 // `postgres.rs` (see the head of `common.rs` for what those files define).
 
-use crate::vault_list::{VaultListStore, VaultValue};
+use crate::vault_list::{Categories, VaultListStore, VaultValue};
 use troth_crypto::CategoryId;
 
 impl VaultListStore for This {
@@ -9,23 +9,38 @@ impl VaultListStore for This {
         &self,
         tenant: &TenantId,
         subject: &SubjectId,
-        exclude: &[&str],
+        which: Categories<'_>,
         access: &Access,
     ) -> Result<Vec<VaultValue>> {
         let s = &self.inner.shared;
         let keys = tenant_keys(s, tenant).await?;
-        let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT category, record_id, ciphertext FROM vault_records
-             WHERE tenant_id = $1 AND subject_id = $2 ORDER BY category, record_id",
-        )
-        .bind(tenant.as_str())
-        .bind(subject.as_str())
-        .fetch_all(&s.data_read)
-        .await?;
-        let rows: Vec<_> = rows
-            .into_iter()
-            .filter(|r| !exclude.contains(&r.0.as_str()))
-            .collect();
+        let rows: Vec<(String, String, Vec<u8>)> = match which {
+            Categories::AllBut(exclude) => {
+                let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
+                    "SELECT category, record_id, ciphertext FROM vault_records
+                     WHERE tenant_id = $1 AND subject_id = $2 ORDER BY category, record_id",
+                )
+                .bind(tenant.as_str())
+                .bind(subject.as_str())
+                .fetch_all(&s.data_read)
+                .await?;
+                rows.into_iter()
+                    .filter(|r| !exclude.contains(&r.0.as_str()))
+                    .collect()
+            }
+            Categories::Only(category) => {
+                sqlx::query_as(
+                    "SELECT category, record_id, ciphertext FROM vault_records
+                     WHERE tenant_id = $1 AND subject_id = $2 AND category = $3
+                     ORDER BY record_id",
+                )
+                .bind(tenant.as_str())
+                .bind(subject.as_str())
+                .bind(category)
+                .fetch_all(&s.data_read)
+                .await?
+            }
+        };
         if rows.is_empty() {
             return Ok(Vec::new());
         }

@@ -1073,6 +1073,11 @@ pub async fn s002_r20_explanation_returns_purposes_logic_and_inputs(b: Backend) 
     // The logic in words: the basis when allowed, the reasons when refused.
     let logic = |i: usize| decisions[i]["logic"].as_str().unwrap().to_owned();
     assert!(logic(0).starts_with("allowed"), "{}", logic(0));
+    assert!(
+        logic(0).contains("`consent`"),
+        "the legal basis: {}",
+        logic(0)
+    );
     assert!(logic(1).starts_with("refused"), "{}", logic(1));
     for code in codes(&second) {
         assert!(logic(1).contains(&code), "{} lacks {code}", logic(1));

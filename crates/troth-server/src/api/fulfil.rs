@@ -26,8 +26,8 @@ use troth_core::{
     SubjectId as CoreSubject,
 };
 use troth_store::{
-    Access, AuditEvent, OutboxChannel, OutboxStore, Store, StoreError, SubjectId, VaultKey,
-    VaultListStore,
+    Access, AuditEvent, Categories, OutboxChannel, OutboxStore, Store, StoreError, SubjectId,
+    VaultKey, VaultListStore,
 };
 use utoipa::ToSchema;
 
@@ -109,7 +109,7 @@ pub(crate) async fn check(
         ));
     }
     for (i, p) in purposes.iter().enumerate() {
-        if !policy.purposes.iter().any(|x| x.id.as_str() == p) {
+        if policy.purpose(p).is_none() {
             return Err(unknown(
                 &format!("purposes[{i}]"),
                 format!("`{p}` is not a purpose of the policy in force"),
@@ -130,22 +130,13 @@ pub(crate) async fn check(
     }
     let mut refs = Vec::with_capacity(corrections.len());
     for (i, c) in corrections.iter().enumerate() {
-        if !policy
-            .categories
-            .iter()
-            .any(|x| x.id.as_str() == c.category)
-        {
+        if policy.category(&c.category).is_none() {
             return Err(unknown(
                 &format!("corrections[{i}].category"),
                 format!("`{}` is not a category of the policy in force", c.category),
             ));
         }
-        if c.record.is_empty() || c.record.len() > 200 {
-            return Err(bad(
-                &format!("corrections[{i}].record"),
-                "a record id of 1 to 200 characters",
-            ));
-        }
+        crate::api::vault::check_record(&format!("corrections[{i}].record"), &c.record)?;
         if c.value.is_empty() || c.value.len() > MAX_VALUE {
             return Err(bad(
                 &format!("corrections[{i}].value"),
@@ -324,7 +315,9 @@ pub(crate) async fn execute(
         .await
         .map_err(store_error)?;
     let mut detail = serde_json::json!({ "kind": l.details.kind.as_str() });
-    if let (Some(d), serde_json::Value::Object(s)) = (detail.as_object_mut(), summary) {
+    if let (Some(d), serde_json::Value::Object(s)) =
+        (detail.as_object_mut(), summary.unwrap_or(result))
+    {
         d.extend(s);
     }
     state
@@ -344,7 +337,9 @@ pub(crate) async fn execute(
     Ok(())
 }
 
-type Done = (serde_json::Value, serde_json::Value);
+/// What a step produced, and the audit's summary of it where the result itself
+/// holds more than ids and counts (`None`: the result is the summary).
+type Done = (serde_json::Value, Option<serde_json::Value>);
 
 fn core_subject(l: &Loaded) -> Result<CoreSubject, ApiError> {
     l.record
@@ -397,10 +392,7 @@ async fn correct(state: &AppState, caller: &Caller, l: &Loaded) -> Result<Done, 
         }
     }
     let refs = serde_json::to_value(&l.asks.corrections).map_err(|_| ApiError::internal())?;
-    Ok((
-        serde_json::json!({ "corrected": refs }),
-        serde_json::json!({ "corrected": refs }),
-    ))
+    Ok((serde_json::json!({ "corrected": refs }), None))
 }
 
 async fn withdraw(state: &AppState, caller: &Caller, l: &Loaded) -> Result<Done, ApiError> {
@@ -437,10 +429,7 @@ async fn withdraw(state: &AppState, caller: &Caller, l: &Loaded) -> Result<Done,
         };
         append(state, &rt, &event).await?;
     }
-    Ok((
-        serde_json::json!({ "withdrawn": purposes }),
-        serde_json::json!({ "withdrawn": purposes }),
-    ))
+    Ok((serde_json::json!({ "withdrawn": purposes }), None))
 }
 
 async fn opt_out(state: &AppState, caller: &Caller, l: &Loaded) -> Result<Done, ApiError> {
@@ -453,10 +442,7 @@ async fn opt_out(state: &AppState, caller: &Caller, l: &Loaded) -> Result<Done, 
         fact: Fact::TargetingOptOut { opted_out: true },
     };
     append(state, &rt, &event).await?;
-    Ok((
-        serde_json::json!({ "targeting_opted_out": true }),
-        serde_json::json!({ "targeting_opted_out": true }),
-    ))
+    Ok((serde_json::json!({ "targeting_opted_out": true }), None))
 }
 
 /// The logic of one kept decision in a sentence, from its outcome, basis and reasons.
@@ -464,11 +450,8 @@ fn logic(d: &serde_json::Value) -> String {
     let purpose = d["purpose"].as_str().unwrap_or("?");
     let version = d["version"].as_str().unwrap_or("?");
     if d["allow"].as_bool() == Some(true) {
-        let basis = d["basis"]
-            .get("kind")
-            .or_else(|| d["basis"].get("basis"))
-            .and_then(serde_json::Value::as_str)
-            .map_or_else(|| d["basis"].to_string(), str::to_owned);
+        // `troth_core::Basis` as kept: `{"legal": "consent", "exemption": …}`.
+        let basis = d["basis"]["legal"].as_str().unwrap_or("?");
         format!(
             "allowed: purpose `{purpose}` may use these data on the legal basis `{basis}` under policy version {version}"
         )
@@ -489,28 +472,26 @@ async fn explain(state: &AppState, caller: &Caller, l: &Loaded) -> Result<Done, 
     let now = Timestamp::now();
     let version = rt.in_force(now).await.ok_or_else(crate::api::no_policy)?;
     let access = Access::new(caller.actor(), "rights.explanation");
+    // Only the kept decisions are read (and audited as read), oldest first: their
+    // record ids are UUIDv7.
     let mut decisions: Vec<serde_json::Value> = Vec::new();
     for v in state
         .store
         .vault_records(
             &caller.tenant,
             &l.record.subject,
-            &crate::export::INTERNAL_CATEGORIES,
+            Categories::Only(DECISION_CATEGORY),
             &access,
         )
         .await
         .map_err(store_error)?
     {
-        if v.category.as_str() != DECISION_CATEGORY {
-            continue;
-        }
         let mut d: serde_json::Value =
             serde_json::from_slice(&v.plaintext).map_err(|_| ApiError::internal())?;
         let summary = logic(&d);
         d["logic"] = serde_json::Value::String(summary);
         decisions.push(d);
     }
-    decisions.sort_by(|a, b| a["time"].as_str().cmp(&b["time"].as_str()));
     // The purposes behind the kept decisions, or every purpose of the policy when
     // none was kept (the processing rules as a whole).
     let used: std::collections::BTreeSet<&str> = decisions
@@ -541,7 +522,7 @@ async fn explain(state: &AppState, caller: &Caller, l: &Loaded) -> Result<Done, 
             "purposes": purposes,
             "decisions": decisions,
         }),
-        serde_json::json!({ "decisions": n, "purposes": purposes.len() }),
+        Some(serde_json::json!({ "decisions": n, "purposes": purposes.len() })),
     ))
 }
 
@@ -582,5 +563,5 @@ async fn transfer(
         "bytes": bundle.zip.len(),
         "manifest_sha256": bundle.manifest_sha256,
     });
-    Ok((receipt.clone(), receipt))
+    Ok((receipt, None))
 }

@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use troth_core::{
     Alarm, Channel, FeeDecision, HolidayCalendar, Outcome, RequestDetails, RequestKind,
-    RequestRules, RightsRequest, Submitter, Transition, TransitionEvent, repeat_fee,
+    RequestRules, RequestStatus, RightsRequest, Submitter, Transition, TransitionEvent, repeat_fee,
 };
 use troth_crypto::TenantId;
 use troth_store::{
@@ -280,7 +280,7 @@ pub(crate) async fn summary(
 /// The single-read view: transitions and what completion produced.
 async fn full_view(state: &AppState, caller: &Caller, l: &Loaded) -> Result<RequestView, ApiError> {
     let mut v = view(l, true);
-    if l.request.state().status().as_str() == "completed" {
+    if l.request.state().status() == RequestStatus::Completed {
         v.result = fulfil::result(state, caller, l).await?;
     }
     Ok(v)
@@ -580,9 +580,7 @@ pub async fn transition(
         fulfil::execute(&state, &caller, &l, now).await?;
     }
     persist(&state, &caller, &l, &event, &notices).await?;
-    if !l.asks.corrections.is_empty()
-        && matches!(event.to.status().as_str(), "completed" | "refused")
-    {
+    if !l.asks.corrections.is_empty() && event.to.status().is_terminal() {
         // Applied or refused: the pending values are not needed any more. A failure
         // here leaves them encrypted with the subject's data, shredded with it.
         if fulfil::discard_corrections(&state, &caller, &l)
@@ -864,20 +862,14 @@ pub async fn send_code(
         )
         .field("channel"));
     };
-    if matches!(
-        l.request.state().status(),
-        troth_core::RequestStatus::Received
-    ) {
+    if matches!(l.request.state().status(), RequestStatus::Received) {
         let now = Timestamp::now().max(l.request.last_at());
         let event = l
             .request
             .apply(Transition::StartVerification, now, &l.rules, &l.calendar)
             .map_err(|e| ApiError::new(ProblemKind::Conflict, e.to_string()))?;
         persist(&state, &caller, &l, &event, &[]).await?;
-    } else if !matches!(
-        l.request.state().status(),
-        troth_core::RequestStatus::Verifying
-    ) {
+    } else if !matches!(l.request.state().status(), RequestStatus::Verifying) {
         return Err(ApiError::new(
             ProblemKind::Conflict,
             "only a request waiting for verification can be sent a code",

@@ -81,6 +81,14 @@ pub struct VaultValue {
 
 type VaultPath = Path<(String, String, String)>;
 
+/// A record id is 1 to 200 characters (`field` names it in the error).
+pub(crate) fn check_record(field: &str, record: &str) -> Result<(), ApiError> {
+    if record.is_empty() || record.len() > 200 {
+        return Err(bad(field, "a record id of 1 to 200 characters"));
+    }
+    Ok(())
+}
+
 async fn key(
     state: &AppState,
     caller: &Caller,
@@ -88,9 +96,7 @@ async fn key(
 ) -> Result<(Arc<TenantRuntime>, CoreSubject, VaultKey), ApiError> {
     let rt = runtime(state, caller).await?;
     let id = existing_subject(state, &rt, caller, subject, "subject").await?;
-    if record.is_empty() || record.len() > 200 {
-        return Err(bad("record", "a record id of 1 to 200 characters"));
-    }
+    check_record("record", record)?;
     let key = VaultKey::new(
         caller.tenant.clone(),
         store_subject(id),
