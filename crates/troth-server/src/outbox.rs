@@ -107,25 +107,41 @@ pub enum DirectError {
     Answered(u16),
 }
 
-/// POSTs `body` to a webhook target at once, signed like every webhook (for payloads
-/// that must not be stored in the outbox: one-time codes, export bundles), with `id`
-/// as its `troth-message-id` so a receiver can drop a retried call. Answers the
-/// response status.
+/// One call [`post_now`] makes.
+pub struct DirectCall<'a> {
+    /// Sent as `troth-message-id`, so a receiver can drop a retried call.
+    pub id: &'a str,
+    /// Sent as `troth-event`.
+    pub kind: &'a str,
+    /// The body's media type.
+    pub content_type: &'a str,
+    /// The body.
+    pub body: Vec<u8>,
+    /// How long to wait for the answer.
+    pub timeout: Duration,
+}
+
+/// POSTs a call to a webhook target at once, signed like every webhook (for payloads
+/// that must not be stored in the outbox: one-time codes, export bundles). Answers
+/// the response status.
 pub async fn post_now(
     state: &AppState,
     tenant: &TenantId,
     target: &NotifyTarget,
-    id: &str,
-    kind: &str,
-    content_type: &str,
-    body: Vec<u8>,
+    call: DirectCall<'_>,
 ) -> Result<u16, DirectError> {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let DirectCall {
+        id,
+        kind,
+        content_type,
+        body,
+        timeout,
+    } = call;
     let client = match CLIENT.get() {
         Some(c) => c,
         None => {
             let c = reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|_| DirectError::Unreachable("no HTTP client"))?;
@@ -142,6 +158,7 @@ pub async fn post_now(
         .header("troth-event", kind)
         .header(troth_connectors::http::TIMESTAMP_HEADER, now.to_string())
         .header(troth_connectors::http::SIGNATURE_HEADER, signature)
+        .timeout(timeout)
         .body(body)
         .send()
         .await
@@ -189,10 +206,14 @@ pub async fn send_sms(
         state,
         tenant,
         gateway,
-        &id,
-        VERIFICATION_SMS,
-        "application/json",
-        body.into_bytes(),
+        DirectCall {
+            id: &id,
+            kind: VERIFICATION_SMS,
+            content_type: "application/json",
+            body: body.into_bytes(),
+            // The person waits on the page for it.
+            timeout: Duration::from_secs(10),
+        },
     )
     .await
     .map(|_| ())

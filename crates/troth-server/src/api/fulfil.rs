@@ -539,14 +539,18 @@ async fn transfer(
     let access = Access::new(caller.actor(), "rights.copy");
     let bundle =
         crate::api::exports::bundle(state, &caller.tenant, &l.record, &access, now).await?;
+    let bytes = bundle.zip.len();
     let status = outbox::post_now(
         state,
         &caller.tenant,
         &target,
-        &format!("copy:{}", l.record.request_id),
-        outbox::COPY_TRANSFER,
-        "application/zip",
-        bundle.zip.clone(),
+        outbox::DirectCall {
+            id: &format!("copy:{}", l.record.request_id),
+            kind: outbox::COPY_TRANSFER,
+            content_type: "application/zip",
+            body: bundle.zip,
+            timeout: std::time::Duration::from_secs(30),
+        },
     )
     .await
     .map_err(|e| {
@@ -560,7 +564,7 @@ async fn transfer(
         "transferred_to": id,
         "recipient": target.recipient,
         "status": status,
-        "bytes": bundle.zip.len(),
+        "bytes": bytes,
         "manifest_sha256": bundle.manifest_sha256,
     });
     Ok((receipt, None))
