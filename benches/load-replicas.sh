@@ -8,6 +8,7 @@
 #   benches/load-replicas.sh --short               # 2 s per run (CI)
 #   LOAD_REPLICAS=4 LOAD_SECONDS=30 benches/load-replicas.sh
 #   benches/load-replicas.sh --database-url postgres://…   # an existing server
+#   LOAD_LOG=info LOAD_KEEP_LOGS=/tmp/logs benches/load-replicas.sh   # keep the replicas' logs
 #
 # Without --database-url a throwaway PostgreSQL cluster is started from
 # /usr/lib/postgresql/*/bin in a temporary directory (as the postgres user when run
@@ -53,6 +54,9 @@ stop_replicas() {
 }
 cleanup() {
   stop_replicas
+  if [ -n "${LOAD_KEEP_LOGS:-}" ]; then
+    mkdir -p "$LOAD_KEEP_LOGS" && cp "$WORK"/server*.err "$WORK"/server*.out "$LOAD_KEEP_LOGS"/ 2>/dev/null || true
+  fi
   if [ -n "$PG_BIN" ] && [ -f "$WORK/pg/postmaster.pid" ]; then
     as_pg "$PG_BIN/pg_ctl" -D "$WORK/pg" -m fast -w stop >/dev/null 2>&1 || true
   fi
@@ -78,9 +82,9 @@ start_replicas() { # count
   : >"$WORK/addrs"
   local i
   for i in $(seq 1 "$1"); do
-    TROTH_RATE_LIMIT__PER_SECOND=10000000 TROTH_RATE_LIMIT__BURST=10000000 TROTH_LOG=warn \
+    TROTH_RATE_LIMIT__PER_SECOND=10000000 TROTH_RATE_LIMIT__BURST=10000000 TROTH_LOG="${LOAD_LOG:-warn}" \
       "$BIN" serve --demo --listen 127.0.0.1:0 --data-dir "$WORK/data" --database-url "$DB_URL" \
-      >"$WORK/server$i.out" 2>"$WORK/server$i.err" &
+      >"$WORK/server$i.out" 2>"$WORK/server.$1.$i.err" &
     PIDS+=($!)
     for _ in $(seq 1 200); do
       grep -q "admin API key" "$WORK/server$i.out" 2>/dev/null && break
@@ -89,7 +93,7 @@ start_replicas() { # count
     local addr key
     addr="$(sed -n 's/^troth is listening on //p' "$WORK/server$i.out")"
     key="$(sed -n 's/^ *admin API key: *//p' "$WORK/server$i.out")"
-    [ -n "$addr" ] && [ -n "$key" ] || { cat "$WORK/server$i.out" "$WORK/server$i.err" >&2; exit 1; }
+    [ -n "$addr" ] && [ -n "$key" ] || { cat "$WORK/server$i.out" "$WORK/server.$1.$i.err" >&2; exit 1; }
     echo "$addr $key" >>"$WORK/addrs"
   done
 }
@@ -154,6 +158,13 @@ run() { # name script connections(total) replicas
   done
   [ "$errors" = 0 ] || { echo "error: $1 saw failed requests" >&2; exit 1; }
   printf '%-44s %10s/s   p99 per replica:%s\n' "$1 ($n replica(s), $3 conn)" "$total" "$worst_p99"
+  # A dropped decision cache (listener lost, policy change) means a tenant reload:
+  # a stall. Show how many each replica had so far.
+  local drops=""
+  while read -r addr key; do
+    drops="$drops $(curl -fsS "$addr/metrics" | awk '$1 ~ /^troth_cache_resyncs_total/ {s+=$2} END {print s+0}')"
+  done <"$WORK/addrs"
+  echo "  decision caches dropped per replica so far:$drops"
 }
 wait_wrk() { # wait for the wrk jobs only (the replicas are background jobs too)
   while [ "$(jobs -r | grep -c wrk || true)" -gt 0 ]; do sleep 0.2; done

@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use tokio::sync::RwLock;
 use troth_core::{Decision, Reason};
 use troth_crypto::IdentifierKind;
 use troth_policy::{ExpiryAction, Lang, NoticeChannel, Policy};
@@ -68,42 +67,146 @@ impl Stopped {
 
 /// Per-tenant [`Stopped`] sets with the instant each was read (see the module
 /// documentation for the staleness bound).
+///
+/// Decisions must not wait on the database: once a set is half [`REFRESH`] old,
+/// the next decision starts one background read (one per tenant at a time) and
+/// answers from the cached set; only a set older than [`REFRESH`] (or none) makes
+/// callers wait, and then all of them wait for the same read. Before, every
+/// in-flight decision re-read the table at the moment a set expired and queued
+/// for pool connections behind other work, stalling a replica for up to a second.
 #[derive(Debug, Default)]
 pub struct CessationCache {
-    tenants: RwLock<HashMap<TenantId, (Instant, Arc<Stopped>)>>,
+    tenants: Arc<std::sync::RwLock<HashMap<TenantId, Cached>>>,
+    refreshing: std::sync::Mutex<HashMap<TenantId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+type Sets = std::sync::RwLock<HashMap<TenantId, Cached>>;
+
+#[derive(Debug, Clone)]
+struct Cached {
+    /// Taken before the read that produced `stopped`.
+    at: Instant,
+    stopped: Arc<Stopped>,
+}
+
+/// Keeps `stopped` unless `sets` already holds a newer read (a slow refresh that
+/// started before a cessation's reload must not undo it), and returns what it
+/// holds afterwards.
+fn put(sets: &Sets, tenant: &TenantId, at: Instant, stopped: Arc<Stopped>) -> Arc<Stopped> {
+    let mut map = sets
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match map.get(tenant) {
+        Some(c) if c.at > at => Arc::clone(&c.stopped),
+        _ => {
+            map.insert(
+                tenant.clone(),
+                Cached {
+                    at,
+                    stopped: Arc::clone(&stopped),
+                },
+            );
+            stopped
+        }
+    }
 }
 
 impl CessationCache {
-    /// What has stopped in `tenant`, read from the store when not cached or older
-    /// than [`REFRESH`].
+    /// What has stopped in `tenant`, read from the store when not cached or
+    /// getting old (see the type's documentation).
     pub async fn stopped(
         &self,
         store: &AnyStore,
         tenant: &TenantId,
     ) -> Result<Arc<Stopped>, StoreError> {
-        if let Some((at, s)) = self.tenants.read().await.get(tenant)
-            && at.elapsed() < REFRESH
-        {
-            return Ok(Arc::clone(s));
-        }
-        self.reload(store, tenant).await
+        let (store, owned) = (store.clone(), tenant.clone());
+        self.get_or_refresh(tenant, move || async move {
+            Ok(Stopped::from_records(&store.cessations(&owned).await?))
+        })
+        .await
     }
 
-    /// Reads the tenant's cessations from the store now.
+    /// Reads the tenant's cessations from the store now (after this process
+    /// recorded one), whatever the cache holds.
     pub async fn reload(
         &self,
         store: &AnyStore,
         tenant: &TenantId,
     ) -> Result<Arc<Stopped>, StoreError> {
-        // The instant is taken before the read, so the bound holds even if the
-        // read is slow.
         let at = Instant::now();
         let s = Arc::new(Stopped::from_records(&store.cessations(tenant).await?));
+        Ok(put(&self.tenants, tenant, at, s))
+    }
+
+    fn cached(&self, tenant: &TenantId) -> Option<Cached> {
         self.tenants
-            .write()
-            .await
-            .insert(tenant.clone(), (at, Arc::clone(&s)));
-        Ok(s)
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(tenant)
+            .cloned()
+    }
+
+    fn refresh_lock(&self, tenant: &TenantId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self
+            .refreshing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(map.entry(tenant.clone()).or_default())
+    }
+
+    async fn get_or_refresh<F, Fut>(
+        &self,
+        tenant: &TenantId,
+        load: F,
+    ) -> Result<Arc<Stopped>, StoreError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Stopped, StoreError>> + Send + 'static,
+    {
+        let cached = self.cached(tenant);
+        if let Some(c) = &cached
+            && c.at.elapsed() < REFRESH / 2
+        {
+            return Ok(Arc::clone(&c.stopped));
+        }
+        let lock = self.refresh_lock(tenant);
+        if let Some(c) = cached
+            && c.at.elapsed() < REFRESH
+        {
+            // Getting old but within the bound: refresh in the background unless
+            // a refresh is already running, and answer from the cache.
+            if let Ok(guard) = lock.try_lock_owned() {
+                let (sets, tenant) = (Arc::clone(&self.tenants), tenant.clone());
+                // The instant is taken before the read, so the bound holds even
+                // if the read is slow.
+                let at = Instant::now();
+                let read = load();
+                tokio::spawn(async move {
+                    let _guard = guard;
+                    match read.await {
+                        Ok(s) => {
+                            put(&sets, &tenant, at, Arc::new(s));
+                        }
+                        // The set ages past the bound and the next decisions wait
+                        // for a read of their own, which reports the error.
+                        Err(e) => {
+                            tracing::warn!(tenant = %tenant, error = %e, "cessation refresh failed");
+                        }
+                    }
+                });
+            }
+            return Ok(c.stopped);
+        }
+        // Too old (or never read): wait for the refresh in flight, if any.
+        let _guard = lock.lock().await;
+        if let Some(c) = self.cached(tenant)
+            && c.at.elapsed() < REFRESH
+        {
+            return Ok(c.stopped);
+        }
+        let at = Instant::now();
+        let s = Arc::new(load().await?);
+        Ok(put(&self.tenants, tenant, at, s))
     }
 }
 
@@ -545,6 +648,115 @@ pub async fn progress(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn aged(cache: &CessationCache, tenant: &TenantId, age: Duration, whole: bool) {
+        let at = Instant::now()
+            .checked_sub(age)
+            .expect("the clock is past boot");
+        put(
+            &cache.tenants,
+            tenant,
+            at,
+            Arc::new(Stopped {
+                whole,
+                services: HashSet::new(),
+            }),
+        );
+    }
+
+    /// Many decisions arriving with an expired set cause one store read, and all
+    /// of them see its result.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_expired_set_is_read_once_for_all_waiting_decisions() {
+        let cache = Arc::new(CessationCache::default());
+        let tenant = TenantId::new("t1");
+        aged(&cache, &tenant, REFRESH * 2, false);
+        let reads = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..64 {
+            let (cache, tenant, reads) = (cache.clone(), tenant.clone(), reads.clone());
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get_or_refresh(&tenant, move || async move {
+                        reads.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok(Stopped {
+                            whole: true,
+                            services: HashSet::new(),
+                        })
+                    })
+                    .await
+            }));
+        }
+        for t in tasks {
+            let s = t.await.expect("task").expect("stopped");
+            assert!(s.whole, "every caller sees the cessation read for it");
+        }
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+    }
+
+    /// A set past half its life is refreshed in the background: decisions keep
+    /// answering from the cache meanwhile and only one read runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_ageing_set_is_refreshed_in_the_background() {
+        let cache = Arc::new(CessationCache::default());
+        let tenant = TenantId::new("t1");
+        aged(&cache, &tenant, REFRESH * 3 / 4, false);
+        let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+        let reads = Arc::new(AtomicUsize::new(0));
+        let first = {
+            let reads = reads.clone();
+            cache
+                .get_or_refresh(&tenant, move || async move {
+                    reads.fetch_add(1, Ordering::SeqCst);
+                    let _ = release_rx.await;
+                    Ok(Stopped {
+                        whole: true,
+                        services: HashSet::new(),
+                    })
+                })
+                .await
+                .expect("stopped")
+        };
+        assert!(!first.whole, "answered from the cache, not after the read");
+        // While the read is in flight, others answer at once from the cache.
+        let other = cache
+            .get_or_refresh(&tenant, || async {
+                panic!("a second read while one is in flight")
+            })
+            .await
+            .expect("stopped");
+        assert!(!other.whole);
+        let _ = release_tx.send(());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !cache.cached(&tenant).expect("cached").stopped.whole {
+            assert!(
+                Instant::now() < deadline,
+                "the background read never landed"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let after = cache
+            .get_or_refresh(&tenant, || async { panic!("the fresh set is used") })
+            .await
+            .expect("stopped");
+        assert!(after.whole);
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+    }
+
+    /// A slow refresh that began before a cessation's reload does not put back
+    /// the older set.
+    #[test]
+    fn an_older_read_never_replaces_a_newer_one() {
+        let cache = CessationCache::default();
+        let tenant = TenantId::new("t1");
+        let older = Instant::now();
+        aged(&cache, &tenant, Duration::ZERO, true);
+        let kept = put(&cache.tenants, &tenant, older, Arc::new(Stopped::default()));
+        assert!(kept.whole);
+        assert!(cache.cached(&tenant).expect("cached").stopped.whole);
+    }
 
     #[test]
     fn the_main_service_stops_everything_a_sub_service_only_itself() {
