@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use futures_util::future::BoxFuture;
 use jiff::Timestamp;
-use troth_store::{Store, StoreError, TenantId};
+use troth_store::{ServiceStore, Store, StoreError, TenantId};
 
 use crate::api::keys::{CreatedKey, issue};
 use crate::api::state::{AppState, RuntimeError, parse_record};
@@ -49,6 +49,9 @@ struct StoreReady(Arc<AppState>);
 impl Readiness for StoreReady {
     fn check(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
+            if self.0.warming.load(std::sync::atomic::Ordering::Acquire) {
+                return Err("loading the tenants' decision caches".to_owned());
+            }
             // Any cheap read proves the database answers.
             self.0
                 .store
@@ -113,6 +116,45 @@ pub fn spawn_outbox(state: Arc<AppState>, config: &Config) -> Result<(), StartEr
 /// (PostgreSQL; nothing to do on SQLite). See [`crate::coherence`].
 pub async fn spawn_coherence(state: Arc<AppState>, config: &Config) -> Result<(), StartError> {
     Ok(crate::coherence::spawn(state, config.coherence).await?)
+}
+
+/// Loads every tenant's decision cache in the background unless the configuration
+/// turns it off; `/readyz` answers 503 until done. Call after
+/// [`spawn_coherence`], which drops what was loaded before it listened. A tenant
+/// that fails to load is logged and left to load on its first request.
+pub fn spawn_preload(state: Arc<AppState>, config: &Config) -> tokio::task::JoinHandle<()> {
+    use std::sync::atomic::Ordering;
+    let enabled = config.coherence.preload_tenants;
+    if enabled {
+        state.warming.store(true, Ordering::Release);
+    }
+    tokio::spawn(async move {
+        if !enabled {
+            return;
+        }
+        let started = std::time::Instant::now();
+        let mut loaded = 0_usize;
+        match state.store.tenants().await {
+            Ok(tenants) => {
+                for t in &tenants {
+                    match state.tenant(&t.id).await {
+                        Ok(Some(_)) => loaded += 1,
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!(tenant = %t.id, error = %e, "tenant not preloaded; it loads on its first request");
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot list tenants to preload"),
+        }
+        state.warming.store(false, Ordering::Release);
+        tracing::info!(
+            tenants = loaded,
+            millis = started.elapsed().as_millis() as u64,
+            "decision caches loaded"
+        );
+    })
 }
 
 /// Re-checks every minute which policy version is in force (a published version

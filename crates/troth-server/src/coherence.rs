@@ -41,6 +41,11 @@ pub struct CoherenceConfig {
     /// How long a read waits for the read replica to replay the primary's latest
     /// commit before reading from the primary instead, in milliseconds.
     pub replica_wait_ms: u64,
+    /// Load every tenant's decision cache when `troth serve` starts, and answer
+    /// `/readyz` with 503 until done, so a load balancer sends no traffic to a
+    /// replica whose first requests would wait for a tenant load (seconds for a
+    /// large ledger). Turn off when replicas serve a subset of the tenants.
+    pub preload_tenants: bool,
 }
 
 impl Default for CoherenceConfig {
@@ -48,6 +53,7 @@ impl Default for CoherenceConfig {
         Self {
             heartbeat_ms: 1000,
             replica_wait_ms: 1000,
+            preload_tenants: true,
         }
     }
 }

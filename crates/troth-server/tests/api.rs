@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -246,6 +248,32 @@ async fn a_restart_rebuilds_the_decision_index(backend: Backend) {
         )
         .await;
     assert_eq!(r.json()["allow"], true, "{}", r.text());
+}
+
+/// A replica that starts preloads every tenant's decision cache and says it is not
+/// ready until then, so its first requests never wait for a tenant load.
+async fn a_starting_replica_is_ready_once_its_tenants_are_loaded(backend: Backend) {
+    let s = Server::start(backend).await;
+    let (a, _) = s.tenant("Acme").await;
+    let (b, _) = s.tenant("Beta").await;
+    let state = troth_server::bootstrap::open(&s.config).await.unwrap();
+    assert!(state.tenants.read().await.is_empty());
+    let router = troth_server::bootstrap::router(Arc::clone(&state), &s.config);
+    let loading = troth_server::bootstrap::spawn_preload(Arc::clone(&state), &s.config);
+    let other = Server { router, ..s };
+    let ready = || async {
+        other
+            .call(Method::GET, "/readyz", None, Body::empty(), &[])
+            .await
+    };
+    let r = ready().await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert!(r.text().contains("decision caches"), "{}", r.text());
+    loading.await.unwrap();
+    let loaded = state.tenants.read().await;
+    assert!(loaded.contains_key(&a) && loaded.contains_key(&b));
+    drop(loaded);
+    assert_eq!(ready().await.status, StatusCode::OK);
 }
 
 /// Tenant A's keys can never read, decide on or erase tenant B's subjects, and the
@@ -695,6 +723,7 @@ async fn rate_limit_answers_429(backend: Backend) {
 on_both!(
     consent_decide_vault_disclose_audit,
     a_restart_rebuilds_the_decision_index,
+    a_starting_replica_is_ready_once_its_tenants_are_loaded,
     tenant_isolation,
     permission_matrix,
     subject_keys_reach_only_their_subject,

@@ -266,6 +266,9 @@ pub struct AppState {
     /// How long a rebuild waits for the read replica to catch up with the primary
     /// before reading from the primary (see [`AnyStore::reader`]).
     pub read_wait: std::time::Duration,
+    /// Set while the tenants' decision caches are loaded at start-up
+    /// ([`crate::bootstrap::spawn_preload`]): the replica is not ready meanwhile.
+    pub warming: std::sync::atomic::AtomicBool,
     /// Changes announced while a tenant was being loaded (see [`AppState::tenant`]).
     loading: std::sync::Mutex<HashMap<TenantId, Missed>>,
 }
@@ -301,6 +304,7 @@ impl AppState {
             connectors: Default::default(),
             cessations: Default::default(),
             read_wait: std::time::Duration::from_secs(1),
+            warming: std::sync::atomic::AtomicBool::new(false),
             loading: std::sync::Mutex::new(HashMap::new()),
             store,
             receipts,

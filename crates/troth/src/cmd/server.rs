@@ -129,6 +129,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
             );
         }
         bootstrap::spawn_coherence(state.clone(), &config).await?;
+        bootstrap::spawn_preload(state.clone(), &config);
         bootstrap::spawn_policy_refresh(state.clone());
         bootstrap::spawn_outbox(state.clone(), &config)?;
         troth_server::retention::spawn_worker(state.clone(), config.retention);
