@@ -556,10 +556,47 @@ impl fmt::Debug for Verification<'_> {
     }
 }
 
+/// Whether an entry's stored hash is the hash of its own content and stored
+/// `prev_hash`. That depends on nothing but the entry, so a verifier can compute
+/// it for many entries at once on other threads ([`AuditEntryRef::check_hash`])
+/// and keep only the ordered checks (sequence, links, checkpoints) in its single
+/// run ([`Verification::push_checked`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashCheck {
+    seq: u64,
+    hash: AuditHash,
+    matches: bool,
+}
+
+impl AuditEntryRef<'_> {
+    /// Recomputes this entry's hash (`buf` is scratch space, reused between calls).
+    pub fn check_hash(&self, buf: &mut Vec<u8>) -> HashCheck {
+        let fields = (self.actor, self.action, self.target, self.detail);
+        HashCheck {
+            seq: self.seq,
+            hash: self.hash,
+            matches: hash_with(buf, self.seq, self.time, fields, &self.prev_hash) == self.hash,
+        }
+    }
+}
+
 impl Verification<'_> {
     /// Checks the next entry in chain order. After an error, stop: the chain is
     /// broken at the entry named.
     pub fn push(&mut self, e: AuditEntryRef<'_>) -> Result<(), AuditViolation> {
+        let check = e.check_hash(&mut self.buf);
+        self.push_checked(e, check)
+    }
+
+    /// [`Self::push`] with the hash already checked by [`AuditEntryRef::check_hash`]
+    /// on this same entry. A check naming another seq or stored hash is ignored
+    /// and the hash recomputed, so checks shifted against their entries cannot
+    /// pass a bad one.
+    pub fn push_checked(
+        &mut self,
+        e: AuditEntryRef<'_>,
+        check: HashCheck,
+    ) -> Result<(), AuditViolation> {
         let fail = |seq, kind| Err(AuditViolation { seq, kind });
         if e.seq != self.expected {
             let kind = if e.seq > self.expected {
@@ -576,8 +613,12 @@ impl Verification<'_> {
         if e.prev_hash != self.prev {
             return fail(e.seq, ViolationKind::BrokenLink);
         }
-        let fields = (e.actor, e.action, e.target, e.detail);
-        if hash_with(&mut self.buf, e.seq, e.time, fields, &e.prev_hash) != e.hash {
+        let check = if check.seq == e.seq && check.hash == e.hash {
+            check
+        } else {
+            e.check_hash(&mut self.buf)
+        };
+        if !check.matches {
             return fail(e.seq, ViolationKind::HashMismatch);
         }
         while let Some(cp) = self.cps.get(self.next_cp).filter(|c| c.seq == e.seq) {
@@ -655,6 +696,31 @@ mod tests {
 
     fn verifier(c: &AuditChain) -> AuditVerifier {
         AuditVerifier::new(c.public_key())
+    }
+
+    /// Hashes checked ahead (as the store's parallel readers do) give the same
+    /// verdict as checking in the run, and a check paired with the wrong entry
+    /// is not trusted.
+    #[test]
+    fn hashes_checked_ahead_give_the_same_verdicts() {
+        let (c, mut es, cps) = chain(30, 10);
+        es[17].detail = r#"{"purpose":"ads"}"#.into();
+        let mut buf = Vec::new();
+        let checks: Vec<HashCheck> = es.iter().map(|e| e.view().check_hash(&mut buf)).collect();
+        let run_ahead = |checks: &[HashCheck]| {
+            let v = verifier(&c);
+            let mut run = v.begin(&cps);
+            for (e, check) in es.iter().zip(checks) {
+                run.push_checked(e.view(), *check)?;
+            }
+            run.finish()
+        };
+        let expected = verifier(&c).verify(&es, &cps).unwrap_err();
+        assert_eq!(expected.seq, 18);
+        assert_eq!(run_ahead(&checks).unwrap_err(), expected);
+        // Each entry given its neighbour's check: recomputed, same verdict.
+        let shifted: Vec<HashCheck> = checks[1..].iter().chain(&checks[..1]).copied().collect();
+        assert_eq!(run_ahead(&shifted).unwrap_err(), expected);
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub mod vault;
 
 pub use audit::{
     AppendedBatch, AuditChain, AuditEntry, AuditEvent, AuditHash, AuditVerifier, AuditViolation,
-    Checkpoint, VerifyReport, ViolationKind,
+    Checkpoint, HashCheck, VerifyReport, ViolationKind,
 };
 pub use blind::{
     BlindIndexer, BlindToken, IdentifierKind, normalize_email, normalize_external_id,

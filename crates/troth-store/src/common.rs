@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU64;
 use std::sync::{Arc, PoisonError, RwLock};
 use tokio::sync::{mpsc, oneshot};
-use troth_crypto::audit::AuditEntryRef;
+use troth_crypto::audit::{AuditEntryRef, HashCheck};
 use troth_crypto::{
     AuditChain, AuditEntry, AuditEvent, AuditHash, AuditVerifier, BlindIndexer, BlindToken,
     Checkpoint, EncryptedField, IdentifierKind, PublicKey, RecordId, SigningKeyPair, SubjectId,
@@ -1087,12 +1087,23 @@ async fn read_audit_lane(
     lane: i64,
     upto: i64,
     page_size: u32,
-    tx: mpsc::Sender<Result<AuditPage>>,
+    tx: mpsc::Sender<Result<(AuditPage, Vec<HashCheck>)>>,
 ) {
     let size = i64::from(page_size);
     let mut after = lane * size;
+    let mut buf = Vec::new();
     while after < upto {
-        let page = fetch_audit_page(&pool, &tenant, after, upto.min(after + size), page_size).await;
+        // Each entry's hash depends only on the entry, so the lanes recompute
+        // them in parallel; the verifier keeps the ordered checks.
+        let page = fetch_audit_page(&pool, &tenant, after, upto.min(after + size), page_size)
+            .await
+            .and_then(|page| {
+                let checks = audit_page_entries(&page)?
+                    .iter()
+                    .map(|e| e.check_hash(&mut buf))
+                    .collect();
+                Ok((page, checks))
+            });
         let failed = page.is_err();
         if tx.send(page).await.is_err() || failed {
             return;
@@ -1839,7 +1850,7 @@ impl Store for This {
         'fast: while verified < upto {
             let lane = usize::try_from((verified / size) % VERIFY_LANES)
                 .map_err(|_| StoreError::Corrupt("audit log page"))?;
-            let Some(Ok(page)) = lanes[lane].recv().await else {
+            let Some(Ok((page, checks))) = lanes[lane].recv().await else {
                 break 'fast;
             };
             let expected = upto.min(verified + size) - verified;
@@ -1849,8 +1860,8 @@ impl Store for This {
                         && last == verified + expected => {}
                 _ => break 'fast,
             }
-            for entry in audit_page_entries(&page)? {
-                run.push(entry)?;
+            for (entry, check) in audit_page_entries(&page)?.into_iter().zip(checks) {
+                run.push_checked(entry, check)?;
             }
             verified += expected;
             // Let other tasks on this worker run between pages.
