@@ -1387,12 +1387,13 @@ async fn every_offered_kind_has_a_form_that_sends_what_it_needs() {
     let api = s.get(&format!("/v1/requests/{id}"), &admin).await.json();
     assert_eq!(api["kind"], "copy");
     assert!(api.get("asks").is_none(), "{api}");
+    let (portability, portability_url) = support::Receiver::start(0).await;
     let r = s
         .send(
             Method::PUT,
             "/v1/notify-targets/portability",
             &admin,
-            json!({ "webhook": "http://127.0.0.1:9/copies", "events": ["copy.transfer"] }),
+            json!({ "webhook": portability_url, "events": ["copy.transfer"] }),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -1417,6 +1418,27 @@ async fn every_offered_kind_has_a_form_that_sends_what_it_needs() {
     assert_eq!(api["asks"]["third_party"], "portability");
     let html = b.get(&format!("/t/{t}/requests/{id}")).await.text();
     assert!(html.contains("Copy sent to"), "{html}");
+    // Completed, the page gives the transfer's receipt in words.
+    complete(&s, &admin, &id).await;
+    assert_eq!(portability.calls().len(), 1, "the zip was posted once");
+    let html = b.get(&format!("/t/{t}/requests/{id}")).await.text();
+    assert!(
+        html.contains("A copy of your information was sent to <strong>portability</strong>"),
+        "{html}"
+    );
+    assert!(html.contains("HTTP 200"));
+
+    // A decision kept for explanation is explained in the page's words.
+    let app = s.key(&admin, "app", None).await;
+    let r = s
+        .post(
+            "/v1/decisions",
+            &app,
+            json!({ "subject": sub, "purpose": "registration", "categories": ["email"],
+                    "record": true }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 
     // The kinds that need nothing more send the kind alone.
     for kind in [
@@ -1435,12 +1457,18 @@ async fn every_offered_kind_has_a_form_that_sends_what_it_needs() {
         if kind == "opt_out_targeting" || kind == "explanation" {
             complete(&s, &admin, &id).await;
             let html = b.get(&format!("/t/{t}/requests/{id}")).await.text();
-            let words = if kind == "explanation" {
-                "How your information is processed"
+            let words: &[&str] = if kind == "explanation" {
+                &[
+                    "How your information is processed",
+                    "Allowed: “Register and keep a user account” may use Email address \
+                     on the basis of consent.",
+                ]
             } else {
-                "Targeted push and advertising are turned off"
+                &["Targeted push and advertising are turned off"]
             };
-            assert!(html.contains(words), "{kind}: {html}");
+            for w in words {
+                assert!(html.contains(w), "{kind}: {w}: {html}");
+            }
         }
     }
 }
