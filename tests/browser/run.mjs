@@ -296,6 +296,12 @@ try {
   assert.equal(await page.getAttribute("#request-status", "data-status"), "in_progress");
   for (const id of [correctionId, withdrawId]) {
     await op.goto(`${BASE}/console/requests/${id}`);
+    if (id === correctionId) {
+      // The operator sees which record is to be corrected, never the new value.
+      assert.match(await op.locator("#request-asked").innerText(), /Email address \(main\)/);
+      assert.doesNotMatch(await op.locator("main").innerText(), /lei\.li@example\.org/);
+      await shot(op, "30-console-correction.png");
+    }
     await op.selectOption("#outcome", "fulfilled");
     await op.click("button:has-text('Complete request')");
     await op.waitForLoadState();

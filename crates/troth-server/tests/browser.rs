@@ -189,6 +189,7 @@ async fn people_and_operators_use_the_pages_in_chromium() {
         "27-request-corrected-zh-CN.png",
         "28-request-withdrawn-zh-CN.png",
         "29-request-forms-en.png",
+        "30-console-correction.png",
     ] {
         let p = artifacts.join(shot);
         assert!(

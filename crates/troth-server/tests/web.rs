@@ -1342,7 +1342,17 @@ async fn every_offered_kind_has_a_form_that_sends_what_it_needs() {
     let html = b.get(&page).await.text();
     assert!(html.contains("Email address (main)"), "{html}");
     assert!(!html.contains("lei.li@example.org"));
+    // The operator sees the same in the console, without the value either.
+    let op_key = s.key(&admin, "operator", None).await;
+    let mut op = Browser::new(&s);
+    console_sign_in(&mut op, &op_key).await;
+    let html = op.get(&format!("/console/requests/{id}")).await.text();
+    assert!(html.contains(r#"id="request-asked""#), "{html}");
+    assert!(html.contains("Email address (main)"));
+    assert!(!html.contains("lei.li@example.org"));
     complete(&s, &admin, &id).await;
+    let html = op.get(&format!("/console/requests/{id}")).await.text();
+    assert!(html.contains("We corrected:"), "{html}");
     let html = b.get(&page).await.text();
     assert!(html.contains(r#"id="request-result""#), "{html}");
     assert!(html.contains("We corrected:"));

@@ -1220,17 +1220,16 @@ async fn given_purposes(
 
 /// The third parties a copy may be sent to: the tenant's webhook targets subscribed
 /// to `copy.transfer`, named after the policy recipient they speak for.
-async fn third_parties(page: &Page, policy: &Policy) -> Result<Vec<NamedItem>, WebError> {
-    let targets = page
-        .web
-        .app
-        .store
-        .notify_targets(&page.tenant)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "reading notify targets failed");
-            WebError::internal(page.lang)
-        })?;
+async fn third_parties(
+    web: &Web,
+    tenant: &TenantId,
+    policy: &Policy,
+    lang: Lang,
+) -> Result<Vec<NamedItem>, WebError> {
+    let targets = web.app.store.notify_targets(tenant).await.map_err(|e| {
+        tracing::error!(error = %e, "reading notify targets failed");
+        WebError::internal(lang)
+    })?;
     Ok(targets
         .into_iter()
         .filter(|t| {
@@ -1238,7 +1237,7 @@ async fn third_parties(page: &Page, policy: &Policy) -> Result<Vec<NamedItem>, W
                 && t.events.iter().any(|e| e == crate::outbox::COPY_TRANSFER)
         })
         .map(|t| NamedItem {
-            name: third_party_name(policy, &t.target_id, t.recipient.as_deref(), page.lang),
+            name: third_party_name(policy, &t.target_id, t.recipient.as_deref(), lang),
             id: t.target_id,
         })
         .collect())
@@ -1318,7 +1317,7 @@ async fn requests_page(
         Vec::new()
     };
     let parties = if offered(&RequestKind::Copy).is_some() {
-        third_parties(&page, &p.policy).await?
+        third_parties(&page.web, &page.tenant, &p.policy, page.lang).await?
     } else {
         Vec::new()
     };
@@ -1712,6 +1711,25 @@ fn outcome(result: &serde_json::Value, policy: &Policy, lang: Lang) -> Outcome {
     o
 }
 
+/// What a request asked for and what completing it did, in words, for a template's
+/// `asked` and `outcome` (the privacy center's request page and the console's).
+pub(crate) async fn asked_and_done(
+    web: &Web,
+    tenant: &TenantId,
+    v: &RequestView,
+    policy: &Policy,
+    lang: Lang,
+) -> Result<(minijinja::Value, Option<minijinja::Value>), WebError> {
+    let parties = if v.asks.third_party.is_some() {
+        third_parties(web, tenant, policy, lang).await?
+    } else {
+        Vec::new()
+    };
+    let asked = asked(v, policy, &parties, lang);
+    let done = v.result.as_ref().map(|r| outcome(r, policy, lang));
+    Ok((ser(&asked), done.as_ref().map(ser)))
+}
+
 async fn show_request(
     page: Page,
     id: &str,
@@ -1730,22 +1748,14 @@ async fn show_request(
     .await
     .map_err(|e| WebError::api(page.lang, &e))?;
     let row = request_row(&v.0, page.lang);
-    let parties = if v.0.asks.third_party.is_some() {
-        third_parties(&page, &p.policy).await?
-    } else {
-        Vec::new()
-    };
-    let asked = asked(&v.0, &p.policy, &parties, page.lang);
-    let outcome =
-        v.0.result
-            .as_ref()
-            .map(|r| outcome(r, &p.policy, page.lang));
+    let (asked, outcome) =
+        asked_and_done(&page.web, &page.tenant, &v.0, &p.policy, page.lang).await?;
     let failed = error.is_some();
     let here = format!("requests/{id}");
     let ctx = context! {
         r => ser(&row),
-        asked => ser(&asked),
-        outcome => outcome.as_ref().map(ser),
+        asked => asked,
+        outcome => outcome,
         error => error,
         sent => sent,
         ..page.ctx(Some(&p.policy), "requests", &here)

@@ -419,7 +419,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
         "This request is not offered under the policy in force.",
         "现行政策未提供此类请求。",
     ),
-    ("asked_title", "What you asked", "您的请求内容"),
+    ("asked_title", "What was asked", "请求内容"),
     (
         "asked_corrections",
         "Information to correct",
