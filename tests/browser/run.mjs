@@ -32,8 +32,9 @@ async function api(path, init = {}) {
     ...init,
     headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json", ...(init.headers || {}) },
   });
-  const body = await res.json();
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`);
+  const text = await res.text();
+  const body = text ? JSON.parse(text) : null;
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
   return body;
 }
 
@@ -178,8 +179,9 @@ try {
   //    follows the status.
   await page.goto(`${T}/requests?lang=en`);
   await shot(page, "09-requests.png");
-  await page.check("#kind-access");
-  await page.click("button:has-text('Submit request')");
+  // One form per kind, each in a <details> that opens without script.
+  await page.click("#kind-access > summary");
+  await page.click("#submit-access");
   await page.waitForURL(/\/requests\/[0-9a-f-]+$/);
   const requestUrl = page.url();
   const requestId = requestUrl.split("/").at(-1);
@@ -245,6 +247,86 @@ try {
   const manifest = JSON.parse(inflateRawSync(zip.subarray(start, start + zip.readUInt32LE(18))).toString());
   assert.equal(manifest.subject, SUBJECT);
   assert.equal(manifest.request_id, requestId);
+
+  // 4b. In Chinese, the person asks to correct their email address and to withdraw
+  // one consent; a withdrawal with nothing ticked is refused at its field. The
+  // correction is verified by code, the operator completes both in the console, and the person
+  // sees what was done while the API shows the new value and the withdrawal.
+  await api("/v1/consents", { method: "POST", body: JSON.stringify({ subject: SUBJECT, purpose: "registration", status: "given" }) });
+  await api(`/v1/subjects/${SUBJECT}/vault/email/main`, { method: "PUT", body: JSON.stringify({ value: EMAIL, purpose: "registration" }) });
+  await api("/v1/notify-targets/portability-partner", { method: "PUT", body: JSON.stringify({ webhook: `${HELPER}/copies`, events: ["copy.transfer"] }) });
+  const verifyHere = async (id) => {
+    const before = await mailCount();
+    await page.click(`form[action$='/requests/${id}/code'] button`);
+    await page.waitForURL(/sent=1/);
+    await page.fill("#code", await codeAfter(before));
+    await page.click(`form[action$='/requests/${id}/confirm'] button`);
+    await page.waitForURL(new RegExp(`/requests/${id}$`));
+    assert.equal(await page.getAttribute("#request-status", "data-status"), "in_progress");
+  };
+  await page.goto(`${T}/requests?lang=zh-CN`);
+  await page.click("#kind-correction > summary");
+  assert.ok(await page.locator("#correction-record").isVisible());
+  assert.match(await page.locator("label[for=correction-record]").innerText(), /需要更正的信息/);
+  await page.selectOption("#correction-record", "email:main");
+  await page.fill("#correction-value", "lei.li@example.org");
+  await shot(page, "25-request-correction-form-zh-CN.png");
+  await page.click("#submit-correction");
+  await page.waitForURL(/\/requests\/[0-9a-f-]+$/);
+  const correctionId = page.url().split("/").at(-1);
+  assert.match(await page.locator("#request-asked").innerText(), /电子邮箱地址（main）/);
+  assert.doesNotMatch(await page.locator("main").innerText(), /lei\.li@example\.org/);
+  await verifyHere(correctionId);
+  await page.goto(`${T}/requests`);
+  // Keyboard: the withdrawal's summary opens with Enter.
+  await page.focus("#kind-withdraw_consent > summary");
+  await page.keyboard.press("Enter");
+  assert.ok(await page.locator("#withdraw-analytics").isVisible());
+  await page.click("#submit-withdraw_consent");
+  await page.waitForLoadState();
+  assert.match(await page.locator("#withdraw-purposes-error").innerText(), /请至少选择一项要撤回的同意/);
+  assert.equal(await page.getAttribute("#kind-withdraw_consent", "open"), "");
+  await shot(page, "26-request-withdraw-error-zh-CN.png");
+  await page.check("#withdraw-analytics");
+  await page.click("#submit-withdraw_consent");
+  await page.waitForURL(/\/requests\/[0-9a-f-]+$/);
+  const withdrawId = page.url().split("/").at(-1);
+  assert.match(await page.locator("#request-asked").innerText(), /内部数据分析/);
+  // The pack asks no identity check for a withdrawal: it is in progress at once.
+  assert.equal(await page.getAttribute("#request-status", "data-status"), "in_progress");
+  for (const id of [correctionId, withdrawId]) {
+    await op.goto(`${BASE}/console/requests/${id}`);
+    if (id === correctionId) {
+      // The operator sees which record is to be corrected, never the new value.
+      assert.match(await op.locator("#request-asked").innerText(), /Email address \(main\)/);
+      assert.doesNotMatch(await op.locator("main").innerText(), /lei\.li@example\.org/);
+      await shot(op, "30-console-correction.png");
+    }
+    await op.selectOption("#outcome", "fulfilled");
+    await op.click("button:has-text('Complete request')");
+    await op.waitForLoadState();
+    assert.equal(await op.getAttribute("#request-status", "data-status"), "completed");
+  }
+  await page.goto(`${T}/requests/${correctionId}`);
+  assert.match(await page.locator("#request-result").innerText(), /我们已更正：\s*电子邮箱地址（main）/);
+  await shot(page, "27-request-corrected-zh-CN.png");
+  const stored = await api(`/v1/subjects/${SUBJECT}/vault/email/main?purpose=registration`);
+  assert.equal(stored.value, "lei.li@example.org");
+  await page.goto(`${T}/requests/${withdrawId}`);
+  assert.match(await page.locator("#request-result").innerText(), /您已撤回对以下处理目的的同意：\s*内部数据分析/);
+  await shot(page, "28-request-withdrawn-zh-CN.png");
+  const withdrawal = (await api(`/v1/subjects/${SUBJECT}/consents/history`)).items.at(-1).fact;
+  assert.equal(withdrawal.purpose, "analytics");
+  assert.equal(withdrawal.status, "withdrawn");
+  await page.goto(`${T}/consents`);
+  assert.equal(await page.locator("button.switch[data-purpose='analytics']:not([data-child])").getAttribute("aria-checked"), "false");
+  // The same forms in English, with the copy's third parties.
+  await page.goto(`${T}/requests?lang=en`);
+  await page.click("#kind-correction > summary");
+  await page.click("#kind-copy > summary");
+  assert.match(await page.locator("label[for=correction-record]").innerText(), /Information to correct/);
+  assert.equal(await page.locator("#copy-third-party option[value='portability-partner']").count(), 1);
+  await shot(page, "29-request-forms-en.png");
 
   // 5. The operator records a breach in the console, assesses it, sends the
   // notices, reads the regulator's report, and reads the aggregate report.

@@ -249,6 +249,11 @@ impl ApiError {
         self.0.kind
     }
 
+    /// The field the problem is about, if it names one (forms show it there).
+    pub fn field_name(&self) -> Option<&str> {
+        self.0.field.as_deref()
+    }
+
     /// A 404 that says nothing about whether the thing exists elsewhere.
     pub fn not_found(what: &str) -> Self {
         Self::new(ProblemKind::NotFound, format!("no {what} with that id"))

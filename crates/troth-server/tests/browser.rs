@@ -3,7 +3,8 @@
 //! loopback SMTP inbox. A second loopback server plays the company's own site (a
 //! page embedding `/banner.js`, on another origin) and hands the script the codes
 //! mailed to the inbox. An operator also records, assesses and notifies a breach
-//! and reads the reports in the console. Screenshots of every page land in `target/browser-artifacts/`.
+//! and reads the reports in the console; the person corrects their data and
+//! withdraws a consent through the request forms. Screenshots of every page land in `target/browser-artifacts/`.
 //!
 //! This test fails, never skips, when Chromium, Node or the npm packages are
 //! missing: `scripts/test` installs them.
@@ -94,7 +95,8 @@ async fn people_and_operators_use_the_pages_in_chromium() {
     let subject = s
         .subject(
             &admin,
-            json!({ "identities": [{ "kind": "email", "value": "li.lei@example.com" }] }),
+            json!({ "identities": [{ "kind": "email", "value": "li.lei@example.com" }],
+                    "age": { "band": "adult" } }),
         )
         .await;
     let child = s
@@ -182,6 +184,12 @@ async fn people_and_operators_use_the_pages_in_chromium() {
         "20-console-incident-notified.png",
         "21-console-incident-report.png",
         "23-console-reports.png",
+        "25-request-correction-form-zh-CN.png",
+        "26-request-withdraw-error-zh-CN.png",
+        "27-request-corrected-zh-CN.png",
+        "28-request-withdrawn-zh-CN.png",
+        "29-request-forms-en.png",
+        "30-console-correction.png",
     ] {
         let p = artifacts.join(shot);
         assert!(

@@ -1212,3 +1212,430 @@ async fn new_console_pages_need_a_session_carry_the_csp_and_speak_chinese() {
         );
     }
 }
+
+/// The request id a successful request form redirected to.
+fn request_id(r: &Reply) -> String {
+    location(r).rsplit('/').next().unwrap().to_owned()
+}
+
+/// Moves a request through verification (where it waits for it) to completion, as
+/// an operator would.
+async fn complete(s: &Server, admin: &str, id: &str) {
+    let status = s.get(&format!("/v1/requests/{id}"), admin).await.json()["status"].clone();
+    let mut cmds = Vec::new();
+    if status == "received" {
+        cmds.push(json!({ "command": "start_verification" }));
+        cmds.push(json!({ "command": "verified" }));
+    }
+    cmds.push(json!({ "command": "complete", "outcome": { "kind": "fulfilled" } }));
+    for cmd in cmds {
+        let r = s
+            .post(&format!("/v1/requests/{id}/transitions"), admin, cmd)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+}
+
+/// A person with an account, two consents given and their email stored.
+async fn person_with_data(s: &Server, admin: &str) -> String {
+    let sub = s
+        .subject(
+            admin,
+            json!({ "identities": [{ "kind": "email", "value": "li.lei@example.com" }],
+                    "age": { "band": "adult" } }),
+        )
+        .await;
+    for purpose in ["registration", "analytics"] {
+        let r = s
+            .consent(
+                admin,
+                json!({ "subject": sub, "purpose": purpose, "status": "given" }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    }
+    let r = s
+        .send(
+            Method::PUT,
+            &format!("/v1/subjects/{sub}/vault/email/main"),
+            admin,
+            json!({ "value": "li.lei@example.com", "purpose": "registration" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    sub
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_offered_kind_has_a_form_that_sends_what_it_needs() {
+    let (s, sink) = mail_server().await;
+    let (t, admin) = s.tenant("Acme").await;
+    let sub = person_with_data(&s, &admin).await;
+    let mut b = Browser::new(&s);
+    sign_in(&mut b, &t.to_string(), &sink, "li.lei@example.com").await;
+    let list = format!("/t/{t}/requests");
+    let html = b.get(&list).await.text();
+    // The s002 pack offers all nine kinds: one form each, with its own CSRF token.
+    for kind in [
+        "access",
+        "copy",
+        "correction",
+        "deletion",
+        "withdraw_consent",
+        "cancel_account",
+        "explanation",
+        "opt_out_targeting",
+        "complaint",
+    ] {
+        assert!(
+            html.contains(&format!(r#"<details class="kind" id="kind-{kind}""#)),
+            "{kind} offered"
+        );
+        assert!(
+            html.contains(&format!(r#"id="form-{kind}""#)),
+            "{kind} form"
+        );
+    }
+    assert_eq!(
+        html.matches(r#"name="_csrf""#).count(),
+        10,
+        "nine forms and sign-out"
+    );
+    // Corrections pick a record held (its category in words, never its value).
+    assert!(
+        html.contains(r#"<option value="email:main">Email address · main</option>"#),
+        "{html}"
+    );
+    assert!(
+        !html.contains("li.lei@example.com"),
+        "no stored value is shown"
+    );
+    // Withdrawal offers the consents given now, and no other purpose.
+    assert!(html.contains(r#"name="purpose.registration""#));
+    assert!(html.contains(r#"name="purpose.analytics""#));
+    assert!(!html.contains(r#"name="purpose.marketing""#));
+    // No copy target yet: the copy is the person's download only.
+    assert!(html.contains(r#"id="copy-no-third-party""#));
+    assert!(!html.contains(r#"name="third_party""#));
+
+    // A correction carries the record and the new value; the value stays hidden.
+    let r = b
+        .submit(
+            &list,
+            &list,
+            &[
+                ("kind", "correction"),
+                ("record", "email:main"),
+                ("value", "lei.li@example.org"),
+            ],
+        )
+        .await;
+    let id = request_id(&r);
+    let api = s.get(&format!("/v1/requests/{id}"), &admin).await.json();
+    assert_eq!(api["kind"], "correction");
+    assert_eq!(api["channel"], "privacy_center");
+    assert_eq!(
+        api["asks"]["corrections"],
+        json!([{ "category": "email", "record": "main" }])
+    );
+    let page = format!("/t/{t}/requests/{id}");
+    let html = b.get(&page).await.text();
+    assert!(html.contains("Email address (main)"), "{html}");
+    assert!(!html.contains("lei.li@example.org"));
+    // The operator sees the same in the console, without the value either.
+    let op_key = s.key(&admin, "operator", None).await;
+    let mut op = Browser::new(&s);
+    console_sign_in(&mut op, &op_key).await;
+    let html = op.get(&format!("/console/requests/{id}")).await.text();
+    assert!(html.contains(r#"id="request-asked""#), "{html}");
+    assert!(html.contains("Email address (main)"));
+    assert!(!html.contains("lei.li@example.org"));
+    complete(&s, &admin, &id).await;
+    let html = op.get(&format!("/console/requests/{id}")).await.text();
+    assert!(html.contains("We corrected:"), "{html}");
+    let html = b.get(&page).await.text();
+    assert!(html.contains(r#"id="request-result""#), "{html}");
+    assert!(html.contains("We corrected:"));
+    let r = s
+        .get(
+            &format!("/v1/subjects/{sub}/vault/email/main?purpose=registration"),
+            &admin,
+        )
+        .await;
+    assert_eq!(r.json()["value"], "lei.li@example.org", "{}", r.text());
+
+    // A withdrawal names exactly the purposes ticked.
+    let r = b
+        .submit(
+            &list,
+            &list,
+            &[("kind", "withdraw_consent"), ("purpose.analytics", "on")],
+        )
+        .await;
+    let id = request_id(&r);
+    let api = s.get(&format!("/v1/requests/{id}"), &admin).await.json();
+    assert_eq!(api["asks"]["purposes"], json!(["analytics"]));
+    complete(&s, &admin, &id).await;
+    let html = b.get(&format!("/t/{t}/requests/{id}")).await.text();
+    assert!(html.contains("Your consent is withdrawn for:"), "{html}");
+    assert!(html.contains("Internal data analysis, SDK statistics and product improvement"));
+    let history = s
+        .get(&format!("/v1/subjects/{sub}/consents/history"), &admin)
+        .await
+        .json();
+    let last = &history["items"].as_array().unwrap().last().unwrap()["fact"];
+    assert_eq!(last["purpose"], "analytics", "{history}");
+    assert_eq!(last["status"], "withdrawn");
+    // The registration consent is still given, so the form now offers only it.
+    let html = b.get(&list).await.text();
+    assert!(html.contains(r#"name="purpose.registration""#));
+    assert!(!html.contains(r#"name="purpose.analytics""#));
+
+    // A copy to the person, then (once the company has a copy target) to a third party.
+    let r = b.submit(&list, &list, &[("kind", "copy")]).await;
+    let id = request_id(&r);
+    let api = s.get(&format!("/v1/requests/{id}"), &admin).await.json();
+    assert_eq!(api["kind"], "copy");
+    assert!(api.get("asks").is_none(), "{api}");
+    let (portability, portability_url) = support::Receiver::start(0).await;
+    let r = s
+        .send(
+            Method::PUT,
+            "/v1/notify-targets/portability",
+            &admin,
+            json!({ "webhook": portability_url, "events": ["copy.transfer"] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let html = b.get(&list).await.text();
+    assert!(
+        html.contains(r#"<option value="portability">portability</option>"#),
+        "{html}"
+    );
+    let r = b
+        .submit(
+            &list,
+            &list,
+            &[
+                ("kind", "copy"),
+                ("destination", "third_party"),
+                ("third_party", "portability"),
+            ],
+        )
+        .await;
+    let id = request_id(&r);
+    let api = s.get(&format!("/v1/requests/{id}"), &admin).await.json();
+    assert_eq!(api["asks"]["third_party"], "portability");
+    let html = b.get(&format!("/t/{t}/requests/{id}")).await.text();
+    assert!(html.contains("Copy sent to"), "{html}");
+    // Completed, the page gives the transfer's receipt in words.
+    complete(&s, &admin, &id).await;
+    assert_eq!(portability.calls().len(), 1, "the zip was posted once");
+    let html = b.get(&format!("/t/{t}/requests/{id}")).await.text();
+    assert!(
+        html.contains("A copy of your information was sent to <strong>portability</strong>"),
+        "{html}"
+    );
+    assert!(html.contains("HTTP 200"));
+
+    // A decision kept for explanation is explained in the page's words.
+    let app = s.key(&admin, "app", None).await;
+    let r = s
+        .post(
+            "/v1/decisions",
+            &app,
+            json!({ "subject": sub, "purpose": "registration", "categories": ["email"],
+                    "record": true }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    // The kinds that need nothing more send the kind alone.
+    for kind in [
+        "access",
+        "deletion",
+        "cancel_account",
+        "explanation",
+        "opt_out_targeting",
+        "complaint",
+    ] {
+        let r = b.submit(&list, &list, &[("kind", kind)]).await;
+        let id = request_id(&r);
+        let api = s.get(&format!("/v1/requests/{id}"), &admin).await.json();
+        assert_eq!(api["kind"], kind);
+        assert!(api.get("asks").is_none(), "{api}");
+        if kind == "opt_out_targeting" || kind == "explanation" {
+            complete(&s, &admin, &id).await;
+            let html = b.get(&format!("/t/{t}/requests/{id}")).await.text();
+            let words: &[&str] = if kind == "explanation" {
+                &[
+                    "How your information is processed",
+                    "Allowed: “Register and keep a user account” may use Email address \
+                     on the basis of consent.",
+                ]
+            } else {
+                &["Targeted push and advertising are turned off"]
+            };
+            for w in words {
+                assert!(html.contains(w), "{kind}: {w}: {html}");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_field_is_shown_next_to_it_with_the_input_kept() {
+    let (s, sink) = mail_server().await;
+    let (t, admin) = s.tenant("Acme").await;
+    person_with_data(&s, &admin).await;
+    let r = s
+        .send(
+            Method::PUT,
+            "/v1/notify-targets/portability",
+            &admin,
+            json!({ "webhook": "http://127.0.0.1:9/copies", "events": ["copy.transfer"] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let mut b = Browser::new(&s);
+    sign_in(&mut b, &t.to_string(), &sink, "li.lei@example.com").await;
+    let list = format!("/t/{t}/requests");
+
+    // An empty value: the API names `corrections[0].value`; the form shows it there
+    // with the record still chosen, the correction form open.
+    let r = b
+        .submit(
+            &list,
+            &list,
+            &[
+                ("kind", "correction"),
+                ("record", "email:main"),
+                ("value", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let html = r.text();
+    assert!(
+        html.contains(r#"id="correction-value-error">Type the correct value"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"aria-invalid="true" aria-describedby="correction-value-error""#));
+    assert!(html.contains(r#"<option value="email:main" selected>"#));
+    assert!(html.contains(r#"<details class="kind" id="kind-correction" open>"#));
+    assert!(!html.contains(r#"id="kind-access" open"#));
+    // A record the person does not hold is refused at the record.
+    let r = b
+        .submit(
+            &list,
+            &list,
+            &[
+                ("kind", "correction"),
+                ("record", "phone:main"),
+                ("value", "+86 1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text();
+    assert!(html.contains(r#"id="correction-record-error""#), "{html}");
+    assert!(html.contains(r#"value="+86 1""#), "the typed value is kept");
+
+    // A third party the company does not deliver to: the API names `third_party`.
+    let r = b
+        .submit(
+            &list,
+            &list,
+            &[
+                ("kind", "copy"),
+                ("destination", "third_party"),
+                ("third_party", "somebody-else"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let html = r.text();
+    assert!(html.contains(r#"id="copy-third-party-error""#), "{html}");
+    assert!(
+        html.contains(r#"id="copy-to-third-party" name="destination" value="third_party" checked"#)
+    );
+    // None chosen: the same field.
+    let r = b
+        .submit(
+            &list,
+            &list,
+            &[
+                ("kind", "copy"),
+                ("destination", "third_party"),
+                ("third_party", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert!(r.text().contains(r#"id="copy-third-party-error""#));
+
+    // A withdrawal with nothing ticked would withdraw everything: refused, in Chinese
+    // once the person chose Chinese.
+    b.get(&format!("{list}?lang=zh-CN")).await;
+    let r = b
+        .submit(&list, &list, &[("kind", "withdraw_consent")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text();
+    assert!(html.contains("请至少选择一项要撤回的同意。"), "{html}");
+    assert!(html.contains(r#"<details class="kind" id="kind-withdraw_consent" open>"#));
+    let r = b
+        .submit(
+            &list,
+            &list,
+            &[("kind", "correction"), ("record", ""), ("value", "x")],
+        )
+        .await;
+    assert!(r.text().contains("请从我们持有的您的信息中选择一项。"));
+    // Nothing was submitted by any of these.
+    let all = s.get("/v1/requests?status=all", &admin).await.json();
+    assert_eq!(all, json!([]));
+    // And a form without its CSRF token is refused as everywhere.
+    let r = b.post(&list, &[("kind", "access")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kinds_the_policy_does_not_offer_have_no_form() {
+    let (s, sink) = mail_server().await;
+    let (t, admin) = s.tenant_with_pack("Ucommune", "s000-ucommune").await;
+    s.subject(
+        &admin,
+        json!({ "identities": [{ "kind": "email", "value": "li.lei@example.com" }] }),
+    )
+    .await;
+    let mut b = Browser::new(&s);
+    sign_in(&mut b, &t.to_string(), &sink, "li.lei@example.com").await;
+    let list = format!("/t/{t}/requests");
+    let html = b.get(&list).await.text();
+    for kind in [
+        "access",
+        "correction",
+        "deletion",
+        "withdraw_consent",
+        "complaint",
+    ] {
+        assert!(
+            html.contains(&format!(r#"id="kind-{kind}""#)),
+            "{kind} offered"
+        );
+    }
+    for kind in ["copy", "cancel_account", "explanation", "opt_out_targeting"] {
+        assert!(
+            !html.contains(&format!(r#"id="kind-{kind}""#)),
+            "{kind} not offered"
+        );
+    }
+    // Nothing held, nothing consented: the forms say so instead of asking.
+    assert!(html.contains(r#"id="correction-nothing""#));
+    assert!(html.contains(r#"id="withdraw-nothing""#));
+    // Posting a kind that is not offered anyway is refused on the page.
+    let r = b.submit(&list, &list, &[("kind", "copy")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("not offered under the policy in force"));
+}

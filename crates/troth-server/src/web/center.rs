@@ -14,7 +14,9 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use troth_core::{ConsentStatus, Method, RequestKind};
 use troth_policy::{Lang, LegalBasis, Policy};
-use troth_store::{IdentifierKind, OutboxStore, RequestFilter, RightsStore, Store, TenantId};
+use troth_store::{
+    IdentifierKind, OutboxStore, RequestFilter, RetentionStore, RightsStore, Store, TenantId,
+};
 
 use crate::api::consents::{AcceptInput, AcceptMethod, ConsentInput};
 use crate::api::requests::{CodeInput, NewRequest, RequestView};
@@ -1126,19 +1128,151 @@ pub fn request_row(v: &RequestView, lang: Lang) -> RequestRow {
     }
 }
 
-/// The person's requests and the form for a new one.
+/// What a request form was sent with, and what was wrong with it: the page is shown
+/// again with that kind's form open, each problem next to its field in the page's
+/// language, and the person's input kept.
+#[derive(Debug, Default, Serialize)]
+struct FormState {
+    /// The kind whose form was sent.
+    open: Option<String>,
+    /// Form field (`record`, `value`, `purposes`, `third_party`) → message.
+    errors: std::collections::BTreeMap<&'static str, &'static str>,
+    /// A problem that is about no one field.
+    general: Option<String>,
+    /// The fields as sent (a sensitive category's new value is not kept).
+    values: std::collections::BTreeMap<String, String>,
+}
+
+/// A record held about the person that a correction may name: its category in
+/// words and its record id, never its value.
+#[derive(Debug, Serialize)]
+struct HeldRecord {
+    /// `category:record`, the form's value (category ids never hold a `:`).
+    key: String,
+    category: String,
+    record: String,
+    sensitive: bool,
+}
+
+/// A purpose, for the withdrawal form and the request page.
+#[derive(Debug, Serialize)]
+struct NamedItem {
+    id: String,
+    name: String,
+}
+
+/// The person's records that a correction may name: those held now in the policy's
+/// categories (ids only; nothing is decrypted).
+async fn held_records(
+    page: &Page,
+    policy: &Policy,
+    subject: troth_core::SubjectId,
+) -> Result<Vec<HeldRecord>, WebError> {
+    let records = page
+        .web
+        .app
+        .store
+        .live_records(&page.tenant, &[store_subject(subject)], Timestamp::now())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "listing vault records failed");
+            WebError::internal(page.lang)
+        })?;
+    Ok(records
+        .into_iter()
+        .filter_map(|r| {
+            // troth's own records (pending corrections, results, exports) are not the
+            // person's data in a policy category.
+            let c = policy.category(&r.category)?;
+            Some(HeldRecord {
+                key: format!("{}:{}", r.category, r.record),
+                category: c.name.get(page.lang).to_owned(),
+                sensitive: c.sensitivity != troth_policy::Sensitivity::Normal,
+                record: r.record,
+            })
+        })
+        .collect())
+}
+
+/// The purposes whose consent the person has given and not withdrawn.
+async fn given_purposes(
+    page: &Page,
+    policy: &Policy,
+    subject: troth_core::SubjectId,
+) -> Vec<NamedItem> {
+    let now = Timestamp::now();
+    let ix = page.rt.index.read().await;
+    let st = ix.as_ref().and_then(|ix| ix.state(subject));
+    policy
+        .purposes
+        .iter()
+        .filter(|pu| {
+            st.and_then(|s| s.purpose(pu.id.as_str()))
+                .and_then(|c| c.general.as_ref())
+                .is_some_and(|g| g.is_given_at(now))
+        })
+        .map(|pu| NamedItem {
+            id: pu.id.to_string(),
+            name: pu.name.get(page.lang).to_owned(),
+        })
+        .collect()
+}
+
+/// The third parties a copy may be sent to: the tenant's webhook targets subscribed
+/// to `copy.transfer`, named after the policy recipient they speak for.
+async fn third_parties(
+    web: &Web,
+    tenant: &TenantId,
+    policy: &Policy,
+    lang: Lang,
+) -> Result<Vec<NamedItem>, WebError> {
+    let targets = web.app.store.notify_targets(tenant).await.map_err(|e| {
+        tracing::error!(error = %e, "reading notify targets failed");
+        WebError::internal(lang)
+    })?;
+    Ok(targets
+        .into_iter()
+        .filter(|t| {
+            t.channel == troth_store::OutboxChannel::Webhook
+                && t.events.iter().any(|e| e == crate::outbox::COPY_TRANSFER)
+        })
+        .map(|t| NamedItem {
+            name: third_party_name(policy, &t.target_id, t.recipient.as_deref(), lang),
+            id: t.target_id,
+        })
+        .collect())
+}
+
+/// A copy target in words: the policy recipient's name where it speaks for one.
+fn third_party_name(policy: &Policy, target: &str, recipient: Option<&str>, lang: Lang) -> String {
+    recipient
+        .and_then(|r| policy.recipients.iter().find(|p| p.id.as_str() == r))
+        .map_or_else(|| target.to_owned(), |r| r.name.get(lang).to_owned())
+}
+
+/// The person's requests and a form for every kind the policy in force offers.
 pub async fn requests(
     State(web): State<Arc<Web>>,
     Path(tenant): Path<String>,
     Query(q): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let page = Page::open(Arc::clone(&web), &tenant, &headers, &q).await?;
+    let page = Page::open(web, &tenant, &headers, &q).await?;
     let Some(subject) = page.subject() else {
         return Ok(page.signin_redirect());
     };
+    requests_page(page, subject, FormState::default(), StatusCode::OK).await
+}
+
+async fn requests_page(
+    page: Page,
+    subject: troth_core::SubjectId,
+    form: FormState,
+    status: StatusCode,
+) -> Result<Response, WebError> {
     let p = page.in_force().await?;
-    let records = web
+    let records = page
+        .web
         .app
         .store
         .requests(
@@ -1153,31 +1287,86 @@ pub async fn requests(
         })?;
     let mut rows = Vec::new();
     for r in records.iter().rev() {
-        let v = crate::api::requests::summary(&web.app, &page.caller(subject), &r.request_id)
+        let v = crate::api::requests::summary(&page.web.app, &page.caller(subject), &r.request_id)
             .await
             .map_err(|e| WebError::api(page.lang, &e))?;
         rows.push(request_row(&v, page.lang));
     }
+    let offered = |k: &RequestKind| p.policy.rights.offered.iter().find(|r| r.kind == k.right());
     let kinds: Vec<minijinja::Value> = RequestKind::ALL
         .iter()
-        .filter(|k| p.policy.rights.offered.iter().any(|r| r.kind == k.right()))
-        .map(|k| {
-            let note = p
-                .policy
-                .rights
-                .offered
-                .iter()
-                .find(|r| r.kind == k.right())
-                .and_then(|r| r.note.as_ref())
-                .map(|n| n.get(page.lang).to_owned());
-            context! { code => k.as_str(), text => i18n::t(page.lang, &format!("rq_{}", k.as_str())), note => note }
+        .filter_map(|k| {
+            let right = offered(k)?;
+            let note = right.note.as_ref().map(|n| n.get(page.lang).to_owned());
+            Some(context! {
+                code => k.as_str(),
+                text => i18n::t(page.lang, &format!("rq_{}", k.as_str())),
+                note => note,
+            })
         })
         .collect();
-    let ctx = context! { requests => ser(&rows), kinds => kinds, ..page.ctx(Some(&p.policy), "requests", "requests") };
-    Ok(page.render("requests.html", ctx))
+    // Only what an offered kind's form needs is read.
+    let held = if offered(&RequestKind::Correction).is_some() {
+        held_records(&page, &p.policy, subject).await?
+    } else {
+        Vec::new()
+    };
+    let given = if offered(&RequestKind::WithdrawConsent).is_some() {
+        given_purposes(&page, &p.policy, subject).await
+    } else {
+        Vec::new()
+    };
+    let parties = if offered(&RequestKind::Copy).is_some() {
+        third_parties(&page.web, &page.tenant, &p.policy, page.lang).await?
+    } else {
+        Vec::new()
+    };
+    let ctx = context! {
+        requests => ser(&rows),
+        kinds => kinds,
+        held => ser(&held),
+        given => ser(&given),
+        third_parties => ser(&parties),
+        form => ser(&form),
+        ..page.ctx(Some(&p.policy), "requests", "requests")
+    };
+    let mut res = page.render("requests.html", ctx);
+    if status != StatusCode::OK {
+        *res.status_mut() = status;
+    }
+    Ok(res)
 }
 
-/// Submits a request through the API's own handler.
+/// The form field an API problem is about (`corrections[0].value` → `value`).
+fn form_field(api_field: &str) -> Option<&'static str> {
+    if let Some(rest) = api_field.strip_prefix("corrections") {
+        Some(if rest.ends_with(".value") {
+            "value"
+        } else {
+            "record"
+        })
+    } else if api_field.starts_with("purposes") {
+        Some("purposes")
+    } else if matches!(api_field, "third_party" | "to_third_party") {
+        Some("third_party")
+    } else {
+        None
+    }
+}
+
+/// The message shown next to a form field, in the page's language.
+fn field_message(field: &str) -> &'static str {
+    match field {
+        "record" => "err_record",
+        "value" => "err_value",
+        "purposes" => "err_purposes",
+        "third_party" => "err_third_party",
+        _ => "error_title",
+    }
+}
+
+/// Submits a request of the kind the form is for, with what that kind needs,
+/// through the API's own handler. A problem with one field shows the form again.
 pub async fn submit_request(
     State(web): State<Arc<Web>>,
     Path(tenant): Path<String>,
@@ -1193,7 +1382,7 @@ pub async fn submit_request(
     let kind: RequestKind =
         serde_json::from_value(serde_json::Value::String(form.get("kind").to_owned()))
             .map_err(|_| WebError::new(StatusCode::BAD_REQUEST, page.lang, "error_title"))?;
-    let input = NewRequest {
+    let mut input = NewRequest {
         subject: subject.to_string(),
         kind,
         channel: Some(troth_core::Channel::PrivacyCenter),
@@ -1203,14 +1392,106 @@ pub async fn submit_request(
         corrections: Vec::new(),
         developer: None,
     };
+    let mut state = FormState {
+        open: Some(kind.as_str().to_owned()),
+        ..FormState::default()
+    };
+    let p = page.in_force().await?;
+    match kind {
+        RequestKind::Correction => {
+            let chosen = form.get("record");
+            let held = held_records(&page, &p.policy, subject).await?;
+            let record = held.iter().find(|r| r.key == chosen);
+            state.values.insert("record".into(), chosen.to_owned());
+            // A sensitive value (a password, say) is not written back into the page.
+            if !record.is_some_and(|r| r.sensitive) {
+                state
+                    .values
+                    .insert("value".into(), form.get("value").to_owned());
+            }
+            match (record, chosen.split_once(':')) {
+                (Some(_), Some((category, rec))) => {
+                    input.corrections.push(crate::api::fulfil::CorrectionInput {
+                        category: category.to_owned(),
+                        record: rec.to_owned(),
+                        // As typed: a value may mean its spaces.
+                        value: form.0.get("value").cloned().unwrap_or_default(),
+                    });
+                }
+                _ => {
+                    state
+                        .errors
+                        .insert("record", i18n::t(page.lang, "err_record"));
+                }
+            }
+        }
+        RequestKind::WithdrawConsent => {
+            // One checkbox per purpose (`purpose.<id>`), in the policy's order.
+            for pu in &p.policy.purposes {
+                let name = format!("purpose.{}", pu.id);
+                if !form.get(&name).is_empty() {
+                    state.values.insert(name, "on".into());
+                    input.purposes.push(pu.id.to_string());
+                }
+            }
+            // An empty list would withdraw every consent: that must be chosen, not
+            // fallen into by sending the form untouched.
+            if input.purposes.is_empty() {
+                state
+                    .errors
+                    .insert("purposes", i18n::t(page.lang, "err_purposes_none"));
+            }
+        }
+        RequestKind::Copy => {
+            let destination = form.get("destination");
+            state
+                .values
+                .insert("destination".into(), destination.to_owned());
+            if destination == "third_party" {
+                let party = form.get("third_party");
+                state.values.insert("third_party".into(), party.to_owned());
+                input.to_third_party = true;
+                input.third_party = (!party.is_empty()).then(|| party.to_owned());
+            }
+        }
+        _ => {}
+    }
+    if !state.errors.is_empty() {
+        return requests_page(page, subject, state, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
     let res = crate::api::requests::submit(
         State(Arc::clone(&web.app)),
         Extension(page.caller(subject)),
         ApiJson(input),
     )
-    .await
-    .map_err(|e| WebError::api(page.lang, &e))?
-    .into_response();
+    .await;
+    let res = match res {
+        Ok(res) => res.into_response(),
+        Err(e) => {
+            let status = e.kind().status();
+            if !status.is_client_error() || status == StatusCode::NOT_FOUND {
+                return Err(WebError::api(page.lang, &e));
+            }
+            match e.field_name().and_then(form_field) {
+                Some(field) => {
+                    state
+                        .errors
+                        .insert(field, i18n::t(page.lang, field_message(field)));
+                }
+                None if e.field_name() == Some("kind") => {
+                    state.general = Some(i18n::t(page.lang, "err_kind").to_owned());
+                }
+                None => {
+                    state.general = Some(format!(
+                        "{} {}",
+                        i18n::t(page.lang, "error_title"),
+                        api_detail(&e)
+                    ));
+                }
+            }
+            return requests_page(page, subject, state, status).await;
+        }
+    };
     let body = answer_json(res)
         .await
         .map_err(|_| WebError::internal(page.lang))?;
@@ -1220,6 +1501,233 @@ pub async fn submit_request(
         .ok_or_else(|| WebError::internal(page.lang))?;
     let to = format!("{}/requests/{id}", page.base());
     Ok(page.redirect(&to))
+}
+
+/// What a request asked for beyond its kind, in words: a correction names the
+/// category and record, never the value.
+#[derive(Debug, Default, Serialize)]
+struct Asked {
+    purposes: Vec<String>,
+    corrections: Vec<String>,
+    third_party: Option<String>,
+}
+
+/// A kept decision, explained.
+#[derive(Debug, Serialize)]
+struct DecisionWords {
+    time: String,
+    allowed: bool,
+    text: String,
+    reasons: Vec<String>,
+}
+
+/// A purpose as an explanation names it.
+#[derive(Debug, Serialize)]
+struct PurposeWords {
+    name: String,
+    description: String,
+    basis: &'static str,
+}
+
+/// What completing a request produced (`result` on the API's single read), in words.
+#[derive(Debug, Default, Serialize)]
+struct Outcome {
+    corrected: Vec<String>,
+    /// Set for a withdrawal, even when there was nothing to withdraw.
+    withdrawn: Option<Vec<String>>,
+    opted_out: bool,
+    transferred_to: Option<String>,
+    transfer_status: Option<u64>,
+    transfer_bytes: Option<u64>,
+    transfer_checksum: Option<String>,
+    explained: bool,
+    purposes: Vec<PurposeWords>,
+    decisions: Vec<DecisionWords>,
+}
+
+fn purpose_name(policy: &Policy, id: &str, lang: Lang) -> String {
+    policy
+        .purpose(id)
+        .map_or_else(|| id.to_owned(), |p| p.name.get(lang).to_owned())
+}
+
+fn record_words(policy: &Policy, category: &str, record: &str, lang: Lang) -> String {
+    let name = policy
+        .category(category)
+        .map_or_else(|| category.to_owned(), |c| c.name.get(lang).to_owned());
+    match lang {
+        Lang::En => format!("{name} ({record})"),
+        Lang::ZhCn => format!("{name}（{record}）"),
+    }
+}
+
+/// Text kept as `{en, zh-CN}` in a result, in `lang`.
+fn text_in(v: &serde_json::Value, lang: Lang) -> String {
+    v.get(i18n::code(lang))
+        .or_else(|| v.get("en"))
+        .and_then(|s| s.as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn basis_words(v: &serde_json::Value, lang: Lang) -> &'static str {
+    serde_json::from_value::<LegalBasis>(v.clone()).map_or("", |b| i18n::t(lang, basis_key(b)))
+}
+
+fn asked(v: &RequestView, policy: &Policy, parties: &[NamedItem], lang: Lang) -> Asked {
+    Asked {
+        purposes: v
+            .asks
+            .purposes
+            .iter()
+            .map(|p| purpose_name(policy, p, lang))
+            .collect(),
+        corrections: v
+            .asks
+            .corrections
+            .iter()
+            .map(|c| record_words(policy, &c.category, &c.record, lang))
+            .collect(),
+        third_party: v.asks.third_party.as_ref().map(|id| {
+            parties
+                .iter()
+                .find(|t| &t.id == id)
+                .map_or_else(|| id.clone(), |t| t.name.clone())
+        }),
+    }
+}
+
+/// One kept decision in a sentence of the page's language.
+fn decision_words(d: &serde_json::Value, policy: &Policy, lang: Lang) -> DecisionWords {
+    let purpose = purpose_name(policy, d["purpose"].as_str().unwrap_or_default(), lang);
+    let categories: Vec<String> = d["categories"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| c.as_str())
+                .map(|c| {
+                    policy
+                        .category(c)
+                        .map_or_else(|| c.to_owned(), |c| c.name.get(lang).to_owned())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let allowed = d["allow"].as_bool() == Some(true);
+    let basis = basis_words(&d["basis"]["legal"], lang);
+    let text = match (lang, allowed) {
+        (Lang::En, true) => format!(
+            "Allowed: “{purpose}” may use {} on the basis of {basis}.",
+            categories.join(", ")
+        ),
+        (Lang::En, false) => format!(
+            "Refused: “{purpose}” may not use {}.",
+            categories.join(", ")
+        ),
+        (Lang::ZhCn, true) => format!(
+            "允许：“{purpose}”可依据“{basis}”使用{}。",
+            categories.join("、")
+        ),
+        (Lang::ZhCn, false) => format!("拒绝：“{purpose}”不得使用{}。", categories.join("、")),
+    };
+    DecisionWords {
+        time: d["time"]
+            .as_str()
+            .and_then(|t| t.parse::<Timestamp>().ok())
+            .map(view::date_time)
+            .unwrap_or_default(),
+        allowed,
+        text,
+        reasons: d["reasons"]
+            .as_array()
+            .map(|rs| {
+                rs.iter()
+                    .filter_map(|r| r["code"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+fn outcome(result: &serde_json::Value, policy: &Policy, lang: Lang) -> Outcome {
+    let strs = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut o = Outcome::default();
+    if let Some(cs) = result["corrected"].as_array() {
+        o.corrected = cs
+            .iter()
+            .map(|c| {
+                record_words(
+                    policy,
+                    c["category"].as_str().unwrap_or_default(),
+                    c["record"].as_str().unwrap_or_default(),
+                    lang,
+                )
+            })
+            .collect();
+    }
+    if result.get("withdrawn").is_some() {
+        o.withdrawn = Some(
+            strs(&result["withdrawn"])
+                .iter()
+                .map(|p| purpose_name(policy, p, lang))
+                .collect(),
+        );
+    }
+    o.opted_out = result["targeting_opted_out"].as_bool() == Some(true);
+    if let Some(id) = result["transferred_to"].as_str() {
+        o.transferred_to = Some(third_party_name(
+            policy,
+            id,
+            result["recipient"].as_str(),
+            lang,
+        ));
+        o.transfer_status = result["status"].as_u64();
+        o.transfer_bytes = result["bytes"].as_u64();
+        o.transfer_checksum = result["manifest_sha256"].as_str().map(str::to_owned);
+    }
+    if let Some(ps) = result["purposes"].as_array() {
+        o.explained = true;
+        o.purposes = ps
+            .iter()
+            .map(|p| PurposeWords {
+                name: text_in(&p["name"], lang),
+                description: text_in(&p["description"], lang),
+                basis: basis_words(&p["basis"], lang),
+            })
+            .collect();
+        o.decisions = result["decisions"]
+            .as_array()
+            .map(|ds| ds.iter().map(|d| decision_words(d, policy, lang)).collect())
+            .unwrap_or_default();
+    }
+    o
+}
+
+/// What a request asked for and what completing it did, in words, for a template's
+/// `asked` and `outcome` (the privacy center's request page and the console's).
+pub(crate) async fn asked_and_done(
+    web: &Web,
+    tenant: &TenantId,
+    v: &RequestView,
+    policy: &Policy,
+    lang: Lang,
+) -> Result<(minijinja::Value, Option<minijinja::Value>), WebError> {
+    let parties = if v.asks.third_party.is_some() {
+        third_parties(web, tenant, policy, lang).await?
+    } else {
+        Vec::new()
+    };
+    let asked = asked(v, policy, &parties, lang);
+    let done = v.result.as_ref().map(|r| outcome(r, policy, lang));
+    Ok((ser(&asked), done.as_ref().map(ser)))
 }
 
 async fn show_request(
@@ -1240,10 +1748,14 @@ async fn show_request(
     .await
     .map_err(|e| WebError::api(page.lang, &e))?;
     let row = request_row(&v.0, page.lang);
+    let (asked, outcome) =
+        asked_and_done(&page.web, &page.tenant, &v.0, &p.policy, page.lang).await?;
     let failed = error.is_some();
     let here = format!("requests/{id}");
     let ctx = context! {
         r => ser(&row),
+        asked => asked,
+        outcome => outcome,
         error => error,
         sent => sent,
         ..page.ctx(Some(&p.policy), "requests", &here)

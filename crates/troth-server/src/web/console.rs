@@ -316,10 +316,19 @@ async fn show_request(
         })
         .unwrap_or_default();
     let row = request_row(&v.0, c.lang);
+    // What the person asked for (never a corrected value) and, once done, the result.
+    let (asked, outcome) = match policy.as_ref() {
+        Some(p) => {
+            crate::web::center::asked_and_done(&c.web, &op.tenant, &v.0, &p.policy, c.lang).await?
+        }
+        None => (minijinja::Value::UNDEFINED, None),
+    };
     let failed = error.is_some();
     let here = format!("requests/{id}");
     let ctx = context! {
         r => ser(&row),
+        asked => asked,
+        outcome => outcome,
         subject => v.0.subject.clone(),
         channel => ser(&v.0.channel),
         refusals => refusals,

@@ -25,6 +25,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "consents.html",
     "reconsent.html",
     "requests.html",
+    "request_result.html",
     "request.html",
     "console_base.html",
     "console_signin.html",
