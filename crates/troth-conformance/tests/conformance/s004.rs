@@ -1560,6 +1560,41 @@ pub async fn s004_r02_developer_certification_checked_then_manual_review(b: Back
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     assert_eq!(r.json()["state"], "certified", "{}", r.text());
 
+    // An answer that is neither pass nor fail, or no checking service at all, leaves
+    // the decision to a person too.
+    let newcomer = || async {
+        let sub = t.adult().await;
+        t.give(&sub, "developer-certification").await;
+        t.give_scope(&sub, "developer-certification", cat("id-number"))
+            .await;
+        sub
+    };
+    check.answer_with(json!({ "verdict": "looks fine" }));
+    let sub = newcomer().await;
+    let r = t
+        .post(&cert(&sub), person(&resident_id("32010619780101003")))
+        .await;
+    assert_eq!(r.json()["state"], "manual_review", "{}", r.text());
+    assert_eq!(r.json()["reason"], "check_unavailable");
+    let r = t
+        .send(
+            Method::DELETE,
+            "/v1/notify-targets/id-check",
+            &t.admin,
+            json!(null),
+            &[],
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    let sent = check.calls().len();
+    let sub = newcomer().await;
+    let r = t
+        .post(&cert(&sub), person(&resident_id("51010719660915004")))
+        .await;
+    assert_eq!(r.json()["state"], "manual_review", "{}", r.text());
+    assert_eq!(r.json()["reason"], "no_check_target");
+    assert_eq!(check.calls().len(), sent, "nothing sent");
+
     // Every step is audited by ids and codes; no number is in the log or in clear
     // in the database.
     let log = t.audit_actions().await;
