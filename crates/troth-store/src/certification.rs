@@ -5,7 +5,8 @@
 //! values (name, ID number, company name, credit code, document copies) go into the
 //! subject's vault, encrypted under the subject's key, in the same transaction as the
 //! state change that takes them, with one `vault.write` audit entry each beside the
-//! change's own (`certification.submitted`, `certification.certified`, …).
+//! change's own (`certification.submitted`, `certification.certified`, …); values a
+//! change drops are deleted in it too (`vault.delete`).
 
 use crate::any::AnyStore;
 use crate::error::Result;
@@ -58,6 +59,9 @@ pub struct CertificationChange<'a> {
     pub expected: Option<CertificationState>,
     /// Vault values written with the change.
     pub values: &'a [CertificationValue],
+    /// Vault categories whose record of this certification is deleted with the
+    /// change (a resubmission drops the earlier values it does not replace).
+    pub remove: &'a [&'a str],
     /// Who acts and for which purpose (the vault entries' and the change's actor).
     pub access: &'a Access,
     /// The audit action (`certification.submitted`, `certification.checking`, …).

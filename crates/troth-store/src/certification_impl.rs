@@ -170,6 +170,30 @@ impl CertificationStore for This {
             .execute(&mut *tx)
             .await?;
         }
+        for category in change.remove {
+            let deleted = sqlx::query(
+                "DELETE FROM vault_records
+                 WHERE tenant_id = $1 AND subject_id = $2 AND category = $3 AND record_id = $4",
+            )
+            .bind(r.tenant.as_str())
+            .bind(r.subject.as_str())
+            .bind(*category)
+            .bind(r.certification_id.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if deleted > 0 {
+                let key = VaultKey::new(
+                    r.tenant.clone(),
+                    r.subject.clone(),
+                    *category,
+                    r.certification_id.as_str(),
+                );
+                // Before the change's own entry, which stays last.
+                let at = events.len().saturating_sub(1);
+                events.insert(at, vault_event(&key, "vault.delete", change.access));
+            }
+        }
         audit_in_tx(s, &mut tx, &r.tenant, &head, events).await?;
         tx.commit().await?;
         Ok(true)

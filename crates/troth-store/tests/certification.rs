@@ -36,6 +36,7 @@ fn change<'a>(
         record,
         expected,
         values,
+        remove: &[],
         access,
         action,
     }

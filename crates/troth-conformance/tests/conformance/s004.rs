@@ -1532,6 +1532,22 @@ pub async fn s004_r02_developer_certification_checked_then_manual_review(b: Back
     let other_id = resident_id("44030519921130002");
     let r = t.post(&cert(&again), person(&other_id)).await;
     assert_eq!(r.json()["state"], "manual_review", "{}", r.text());
+    let again_cid = r.json()["certification_id"].as_str().unwrap().to_owned();
+    // A copy of an ID card is sensitive too: it needs its own consent.
+    let copy_path = format!("{}/copy", cert(&again));
+    let card = json!({ "purpose": "developer-certification",
+                       "content_base64": base64_encode(b"photo of an ID card") });
+    let upload = || t.post(&copy_path, card.clone());
+    let r = upload().await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(
+        r.text().contains("sensitive_consent_missing"),
+        "{}",
+        r.text()
+    );
+    t.give_scope(&again, "developer-certification", cat("id-card-copy"))
+        .await;
+    assert_eq!(upload().await.status, StatusCode::OK);
     let path = format!("{}/review", cert(&again));
     let r = t
         .send(
@@ -1559,6 +1575,17 @@ pub async fn s004_r02_developer_certification_checked_then_manual_review(b: Back
     let r = t.post(&cert(&again), person(&other_id)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     assert_eq!(r.json()["state"], "certified", "{}", r.text());
+    assert_eq!(r.json()["certification_id"], again_cid.as_str());
+    // The rejected submission's copy went with it.
+    let r = t
+        .read(
+            &again,
+            "id-card-copy",
+            &again_cid,
+            "developer-certification",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
 
     // An answer that is neither pass nor fail, or no checking service at all, leaves
     // the decision to a person too.

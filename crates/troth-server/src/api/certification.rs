@@ -61,6 +61,16 @@ pub const ID_CARD_COPY: &str = "id-card-copy";
 /// The category of a copy of a business licence (manual review).
 pub const LICENCE_COPY: &str = "business-licence-copy";
 
+/// Every category a certification stores values under.
+const ALL_CATEGORIES: [&str; 6] = [
+    LEGAL_NAME,
+    ID_NUMBER,
+    COMPANY_NAME,
+    CREDIT_CODE,
+    ID_CARD_COPY,
+    LICENCE_COPY,
+];
+
 /// How long the third-party check may take before the certification goes to manual
 /// review.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -352,6 +362,7 @@ async fn step(
     cmd: &CertificationCommand,
     decided_by: Option<String>,
     values: &[CertificationValue],
+    remove: &[&str],
 ) -> Result<CertificationRecord, ApiError> {
     let (workflow, t) = current.workflow.apply(cmd).map_err(workflow_error)?;
     let now = Timestamp::now();
@@ -372,6 +383,7 @@ async fn step(
             record: &next,
             expected: Some(current.workflow.state),
             values,
+            remove,
             access: &Access::new(actor, next.purpose.as_str()),
             action: t.action,
         })
@@ -485,6 +497,7 @@ pub async fn submit(
                     record: &record,
                     expected: None,
                     values: &vault_values,
+                    remove: &[],
                     access: &Access::new(actor.as_str(), record.purpose.as_str()),
                     action: "certification.submitted",
                 })
@@ -506,6 +519,12 @@ pub async fn submit(
                 &CertificationCommand::Resubmit { kind },
                 None,
                 &vault_values,
+                // The earlier submission's values that these do not replace, and
+                // its copy: a new submission is reviewed on its own.
+                &ALL_CATEGORIES
+                    .into_iter()
+                    .filter(|c| !cats.contains(c))
+                    .collect::<Vec<_>>(),
             )
             .await?
         }
@@ -595,7 +614,7 @@ async fn third_party_check(
         Ok(found) => found,
         Err(code) => {
             let cmd = failed(code).map_err(|_| ApiError::internal())?;
-            return step(state, &actor, &r, &cmd, None, &[]).await;
+            return step(state, &actor, &r, &cmd, None, &[], &[]).await;
         }
     };
     let r = step(
@@ -604,6 +623,7 @@ async fn third_party_check(
         &r,
         &CertificationCommand::StartCheck,
         None,
+        &[],
         &[],
     )
     .await?;
@@ -675,7 +695,7 @@ async fn third_party_check(
         }
     };
     let by = format!("check:{}", target.target_id);
-    step(state, &actor, &r, &cmd, Some(by), &[]).await
+    step(state, &actor, &r, &cmd, Some(by), &[], &[]).await
 }
 
 async fn current(
@@ -756,6 +776,7 @@ pub async fn copy(
         &CertificationCommand::AddCopy,
         None,
         std::slice::from_ref(&value),
+        &[],
     )
     .await?;
     plan_retention(&state, &rt, &next, &[category]).await?;
@@ -795,6 +816,15 @@ pub async fn review(
         }
     };
     let (_, _, r) = current(&state, &caller, &subject).await?;
-    let next = step(&state, &caller.actor(), &r, &cmd, Some(caller.actor()), &[]).await?;
+    let next = step(
+        &state,
+        &caller.actor(),
+        &r,
+        &cmd,
+        Some(caller.actor()),
+        &[],
+        &[],
+    )
+    .await?;
     Ok(axum::Json(CertificationView::from(&next)))
 }
