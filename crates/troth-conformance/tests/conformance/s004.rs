@@ -1622,6 +1622,55 @@ pub async fn s004_r02_developer_certification_checked_then_manual_review(b: Back
     assert_eq!(r.json()["reason"], "no_check_target");
     assert_eq!(check.calls().len(), sent, "nothing sent");
 
+    // A check cut short by a restart (still `checking` long after any answer could
+    // come) is finished by a person: the copy moves it to manual review first.
+    let stuck = t.adult().await;
+    t.give(&stuck, "developer-certification").await;
+    let tenant = t.get("/v1/tenant").await.json()["tenant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let long_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(10);
+    let interrupted = troth_store::CertificationRecord {
+        tenant: troth_store::TenantId::new(tenant),
+        subject: troth_store::SubjectId::new(stuck.clone()),
+        certification_id: "interrupted".into(),
+        purpose: "developer-certification".into(),
+        workflow: troth_core::Certification {
+            state: troth_core::CertificationState::Checking,
+            ..troth_core::Certification::submitted(troth_core::CertificationKind::Company)
+        },
+        decided_by: None,
+        submitted: long_ago,
+        updated: long_ago,
+    };
+    let saved = troth_store::CertificationStore::save_certification(
+        &t.state.store,
+        troth_store::CertificationChange {
+            record: &interrupted,
+            expected: None,
+            values: &[],
+            remove: &[],
+            access: &troth_store::Access::new("test", "developer-certification"),
+            action: "certification.checking",
+        },
+    )
+    .await
+    .unwrap();
+    assert!(saved);
+    assert_eq!(t.get(&cert(&stuck)).await.json()["state"], "checking");
+    let r = t
+        .post(
+            &format!("{}/copy", cert(&stuck)),
+            json!({ "purpose": "developer-certification",
+                    "content_base64": base64_encode(b"licence") }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["state"], "manual_review");
+    assert_eq!(r.json()["reason"], "check_interrupted");
+    assert_eq!(r.json()["copy_received"], true);
+
     // Every step is audited by ids and codes; no number is in the log or in clear
     // in the database.
     let log = t.audit_actions().await;

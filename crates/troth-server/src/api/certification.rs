@@ -74,6 +74,9 @@ const ALL_CATEGORIES: [&str; 6] = [
 /// How long the third-party check may take before the certification goes to manual
 /// review.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long after its check started a certification still `checking` is taken as
+/// interrupted (many times [`CHECK_TIMEOUT`]).
+const INTERRUPTED_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_secs(120);
 /// The largest copy accepted, decoded.
 const MAX_COPY: usize = 8 * 1024 * 1024;
 
@@ -161,7 +164,8 @@ pub struct CertificationView {
     /// `check` or `operator`, once certified.
     pub certified_by: Option<String>,
     /// Why it went to manual review or was rejected (`check_failed`,
-    /// `check_unavailable`, `no_check_target`, `check_not_allowed`, or the
+    /// `check_unavailable`, `check_interrupted`, `no_check_target`,
+    /// `check_not_allowed`, or the
     /// operator's code).
     pub reason: Option<String>,
     /// Whether a copy of the document was handed in.
@@ -698,16 +702,29 @@ async fn third_party_check(
     step(state, &actor, &r, &cmd, Some(by), &[], &[]).await
 }
 
+/// The subject's latest certification. With `recover`, one whose check was
+/// interrupted (the server stopped while waiting for the answer: still `checking`
+/// long after any check would have timed out) goes to manual review first, so a
+/// person can finish it.
 async fn current(
     state: &AppState,
     caller: &Caller,
     subject: &str,
+    recover: bool,
 ) -> Result<(Arc<TenantRuntime>, CoreSubject, CertificationRecord), ApiError> {
     let rt = runtime(state, caller).await?;
     let id = existing_subject(state, &rt, caller, subject, "subject").await?;
     let r = latest(state, caller, id)
         .await?
         .ok_or_else(|| ApiError::not_found("certification"))?;
+    let stuck = r.workflow.state == CertificationState::Checking
+        && Timestamp::now().duration_since(r.updated) > INTERRUPTED_AFTER;
+    if recover && stuck {
+        let reason = ReasonCode::parse("check_interrupted").map_err(|_| ApiError::internal())?;
+        let cmd = CertificationCommand::CheckFailed { reason };
+        let r = step(state, &caller.actor(), &r, &cmd, None, &[], &[]).await?;
+        return Ok((rt, id, r));
+    }
     Ok((rt, id, r))
 }
 
@@ -722,7 +739,7 @@ pub async fn get(
     Path(subject): Path<String>,
 ) -> Result<axum::Json<CertificationView>, ApiError> {
     caller.require(Permission::ReadSubjects)?;
-    let (_, _, r) = current(&state, &caller, &subject).await?;
+    let (_, _, r) = current(&state, &caller, &subject, false).await?;
     Ok(axum::Json(CertificationView::from(&r)))
 }
 
@@ -742,7 +759,7 @@ pub async fn copy(
     ApiJson(body): ApiJson<CopyInput>,
 ) -> Result<axum::Json<CertificationView>, ApiError> {
     caller.require(Permission::VaultWrite)?;
-    let (rt, id, r) = current(&state, &caller, &subject).await?;
+    let (rt, id, r) = current(&state, &caller, &subject, true).await?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(body.content_base64.as_bytes())
         .map_err(|_| unprocessable("content_base64", "not base64 (standard alphabet, padded)"))?;
@@ -815,7 +832,7 @@ pub async fn review(
             return Err(unprocessable("reason", "a rejection names its reason code"));
         }
     };
-    let (_, _, r) = current(&state, &caller, &subject).await?;
+    let (_, _, r) = current(&state, &caller, &subject, true).await?;
     let next = step(
         &state,
         &caller.actor(),
