@@ -43,6 +43,7 @@
 //! ```
 
 pub mod calendar;
+pub mod certification;
 pub mod children;
 pub mod compiled;
 pub mod decide;
@@ -56,6 +57,11 @@ pub mod state;
 pub mod subject;
 
 pub use calendar::{CalendarError, HolidayCalendar};
+pub use certification::{
+    Certification, CertificationCommand, CertificationError, CertificationKind, CertificationState,
+    CertificationTransition, CertifiedBy, CreditCode, NumberError, ReasonCode, ReasonCodeError,
+    ResidentId,
+};
 pub use children::{ChildDataReason, child_record_due, child_sweep_candidate};
 pub use compiled::{
     BitSet, Cessation, CessationScope, CompileError, CompiledPolicy, ConsentValidity,

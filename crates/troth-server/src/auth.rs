@@ -101,11 +101,13 @@ pub enum Permission {
     /// Record a transfer of the controller (tells everyone; consents may need
     /// renewal): admins only.
     TransferController,
+    /// Decide developer certifications in manual review (approve or reject).
+    ReviewCertifications,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 21] = [
+    pub const ALL: [Permission; 22] = [
         Permission::ManageKeys,
         Permission::PublishPolicy,
         Permission::ReadPolicy,
@@ -127,6 +129,7 @@ impl Permission {
         Permission::ManageHolds,
         Permission::CeaseOperations,
         Permission::TransferController,
+        Permission::ReviewCertifications,
     ];
 }
 

@@ -69,8 +69,12 @@ pub const POLICY_ANNOUNCEMENT: &str = "policy.announcement";
 pub const CONTROLLER_NOTICE: &str = "controller.notice";
 /// Message kind of a transfer-of-controller notice for the home page.
 pub const CONTROLLER_ANNOUNCEMENT: &str = "controller.announcement";
+/// Subscription of a third-party identity check for developer certification: the
+/// person's or company's values are POSTed to it at once (never stored in the
+/// outbox) and its answer, `{"result": "pass"}` or `{"result": "fail"}`, decides.
+pub const CERTIFICATION_CHECK: &str = "certification.check";
 /// The kinds a notify target may subscribe to.
-pub const KINDS: [&str; 12] = [
+pub const KINDS: [&str; 13] = [
     DELETION_NOTICE,
     REQUEST_ALARM,
     INCIDENT_NOTICE,
@@ -83,6 +87,7 @@ pub const KINDS: [&str; 12] = [
     POLICY_ANNOUNCEMENT,
     CONTROLLER_NOTICE,
     CONTROLLER_ANNOUNCEMENT,
+    CERTIFICATION_CHECK,
 ];
 
 /// Why a text message was not handed to the gateway.
@@ -130,6 +135,51 @@ pub async fn post_now(
     target: &NotifyTarget,
     call: DirectCall<'_>,
 ) -> Result<u16, DirectError> {
+    let response = send_now(state, tenant, target, call).await?;
+    let status = response.status().as_u16();
+    if response.status().is_success() {
+        Ok(status)
+    } else {
+        Err(DirectError::Answered(status))
+    }
+}
+
+/// The most of an answer [`post_now_answer`] reads.
+pub const MAX_ANSWER: usize = 64 * 1024;
+
+/// Like [`post_now`], for calls whose answer matters (a third-party check): answers
+/// the 2xx response's body, read up to [`MAX_ANSWER`] bytes (a longer one is
+/// [`DirectError::Unreachable`]).
+pub async fn post_now_answer(
+    state: &AppState,
+    tenant: &TenantId,
+    target: &NotifyTarget,
+    call: DirectCall<'_>,
+) -> Result<Vec<u8>, DirectError> {
+    let mut response = send_now(state, tenant, target, call).await?;
+    if !response.status().is_success() {
+        return Err(DirectError::Answered(response.status().as_u16()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|_| DirectError::Unreachable("the answer broke off"))?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Err(DirectError::Unreachable("the answer is too long"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn send_now(
+    state: &AppState,
+    tenant: &TenantId,
+    target: &NotifyTarget,
+    call: DirectCall<'_>,
+) -> Result<reqwest::Response, DirectError> {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     let DirectCall {
         id,
@@ -151,7 +201,7 @@ pub async fn post_now(
     let secret = webhook_secret(state, tenant, &target.target_id, target.generation);
     let now = Timestamp::now().as_second();
     let signature = troth_connectors::http::sign(secret.as_bytes(), now, &body);
-    let response = client
+    client
         .post(&target.address)
         .header(reqwest::header::CONTENT_TYPE, content_type)
         .header("troth-message-id", id)
@@ -169,13 +219,7 @@ pub async fn post_now(
             } else {
                 "unreachable"
             })
-        })?;
-    let status = response.status().as_u16();
-    if response.status().is_success() {
-        Ok(status)
-    } else {
-        Err(DirectError::Answered(status))
-    }
+        })
 }
 
 /// Sends a text message through the tenant's SMS gateway at once (not through the

@@ -407,6 +407,8 @@ async fn permission_matrix(backend: Backend) {
             (P::CeaseOperations, s.post("/v1/cessations", &token, json!({ "service": "s002-template" })).await),
             // No such version: an admin is answered 404, nothing is recorded.
             (P::TransferController, s.post("/v1/controller-transfers", &token, json!({ "version": "none", "new_controller": "X Ltd", "effective": "2026-01-01" })).await),
+            // Nothing to review: an operator is answered 404, nothing changes.
+            (P::ReviewCertifications, s.post(&format!("/v1/subjects/{sub}/certification/review"), &token, json!({ "decision": "approve" })).await),
         ];
         assert_eq!(calls.len(), P::ALL.len(), "one call per permission");
         // Routes beyond the one per permission, each with the permission it needs.
@@ -423,6 +425,26 @@ async fn permission_matrix(backend: Backend) {
             .await,
         ));
         calls.push((P::ReadReports, s.get("/v1/cessations", &token).await));
+        let cert = format!("/v1/subjects/{sub}/certification");
+        calls.push((P::ReadSubjects, s.get(&cert, &token).await));
+        calls.push((
+            P::VaultWrite,
+            s.post(
+                &cert,
+                &token,
+                json!({ "kind": "person", "purpose": "legal-compliance" }),
+            )
+            .await,
+        ));
+        calls.push((
+            P::VaultWrite,
+            s.post(
+                &format!("{cert}/copy"),
+                &token,
+                json!({ "purpose": "legal-compliance", "content_base64": "eA==" }),
+            )
+            .await,
+        ));
         calls.push((
             P::PublishPolicy,
             s.post("/v1/policies/none/notices", &token, json!({})).await,
@@ -786,6 +808,7 @@ async fn openapi_describes_every_operation() {
         "GET /v1/requests",
         "GET /v1/requests/{request}",
         "GET /v1/subjects/{subject}",
+        "GET /v1/subjects/{subject}/certification",
         "GET /v1/subjects/{subject}/consents",
         "GET /v1/subjects/{subject}/consents/history",
         "GET /v1/subjects/{subject}/consents/{event}/receipt",
@@ -819,6 +842,9 @@ async fn openapi_describes_every_operation() {
         "POST /v1/subjects/lookup",
         "POST /v1/subjects/{subject}/accept-version",
         "POST /v1/subjects/{subject}/age",
+        "POST /v1/subjects/{subject}/certification",
+        "POST /v1/subjects/{subject}/certification/copy",
+        "POST /v1/subjects/{subject}/certification/review",
         "POST /v1/subjects/{subject}/targeting",
         "PUT /v1/calendar",
         "PUT /v1/notify-targets/{target}",

@@ -19,6 +19,7 @@
 
 pub mod any;
 pub mod calendar;
+pub mod certification;
 pub mod cessation;
 pub mod config;
 pub mod error;
@@ -39,6 +40,9 @@ pub mod vault_list;
 
 pub use any::AnyStore;
 pub use calendar::{CalendarDay, CalendarDayKind, CalendarStore};
+pub use certification::{
+    CertificationChange, CertificationRecord, CertificationStore, CertificationValue,
+};
 pub use cessation::{CessationProgress, CessationRecord, CessationStore, NewCessation};
 pub use config::StoreConfig;
 pub use error::{Result, StoreError};

@@ -33,6 +33,10 @@ const DATA_MIGRATIONS: &[(i64, &str)] = &[
         14,
         include_str!("../migrations/postgres/0014_sweep_in_key_order.sql"),
     ),
+    (
+        15,
+        include_str!("../migrations/postgres/0015_certifications.sql"),
+    ),
 ];
 const KEY_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/postgres/keys_0001_init.sql"))];
@@ -63,6 +67,7 @@ include!("calendar_impl.rs");
 include!("cessation_impl.rs");
 include!("rotation.rs");
 include!("vault_list_impl.rs");
+include!("certification_impl.rs");
 
 /// The PostgreSQL store. Cheap to clone; all clones share one writer.
 #[derive(Clone)]

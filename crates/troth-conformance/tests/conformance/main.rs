@@ -117,6 +117,7 @@ rows! {
     s003::s003_r23_consent_denied_until_new_version_accepted,
     s003::s003_r24_written_guardian_consent_below_18,
     s004::s004_r01_developer_registration_keeps_the_phone_in_the_vault,
+    s004::s004_r02_developer_certification_checked_then_manual_review,
     s004::s004_r03_sdk_needs_attestation,
     s004::s004_r04_cross_sdk_use_denied,
     s004::s004_r05_separate_consent_per_sensitive_category,

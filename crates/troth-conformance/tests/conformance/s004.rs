@@ -1339,3 +1339,375 @@ pub async fn s004_r25_significant_change_prominent_notice_and_email(b: Backend) 
     assert!(r.json().get("notices").is_none(), "{}", r.text());
     assert_eq!(of_kind(&t.outbox().await, "policy.notice").len(), 1);
 }
+
+/// A resident ID number: `body` (17 digits) and its ISO 7064 MOD 11-2 check
+/// character, computed here independently of the server.
+fn resident_id(body: &str) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = body
+        .chars()
+        .zip(W)
+        .map(|(c, w)| c.to_digit(10).unwrap() * w)
+        .sum();
+    format!(
+        "{body}{}",
+        "10X98765432".as_bytes()[(sum % 11) as usize] as char
+    )
+}
+
+/// A unified social credit code: `body` (17 characters) and its mod-31 check
+/// character (GB 32100), computed here independently of the server.
+fn credit_code(body: &str) -> String {
+    const A: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+    const W: [usize; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
+    let sum: usize = body
+        .chars()
+        .zip(W)
+        .map(|(c, w)| A.find(c).unwrap() * w)
+        .sum();
+    format!("{body}{}", A.as_bytes()[(31 - sum % 31) % 31] as char)
+}
+
+/// The same number with its check character changed: a typing mistake.
+fn mistyped(number: &str) -> String {
+    let (body, check) = number.split_at(17);
+    let other = if check == "1" { "2" } else { "1" };
+    format!("{body}{other}")
+}
+
+pub async fn s004_r02_developer_certification_checked_then_manual_review(b: Backend) {
+    let t = T::start(b, PACK).await;
+    let id_number = resident_id("11010819850612041");
+    let licence = credit_code("91310114MA1GT3LX0");
+    let check = Receiver::start().await;
+    let secret = t
+        .notify_target(
+            "id-check",
+            json!({ "webhook": check.url, "recipient": "identity-verification-service",
+                    "events": ["certification.check"] }),
+        )
+        .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cert = |sub: &str| format!("/v1/subjects/{sub}/certification");
+    let person = |number: &str| {
+        json!({ "kind": "person", "purpose": "developer-certification",
+                "legal_name": "Wang Fang", "id_number": number })
+    };
+    let company = |code: &str| {
+        json!({ "kind": "company", "purpose": "developer-certification",
+                "company_name": "Shanghai Example Technology Co., Ltd.", "credit_code": code })
+    };
+
+    // A natural person: the ID number is sensitive, so it needs its own consent.
+    let dev = t.adult().await;
+    t.give(&dev, "developer-certification").await;
+    let r = t.post(&cert(&dev), person(&id_number)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(
+        r.text().contains("sensitive_consent_missing"),
+        "{}",
+        r.text()
+    );
+    t.give_scope(&dev, "developer-certification", cat("id-number"))
+        .await;
+    // A mistyped number is refused naming the field, without repeating it, and
+    // nothing is stored or sent.
+    let bad = mistyped(&id_number);
+    let r = t.post(&cert(&dev), person(&bad)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["field"], "id_number");
+    assert!(r.text().contains("check character"), "{}", r.text());
+    assert!(!r.text().contains(&bad));
+    assert_eq!(t.get(&cert(&dev)).await.status, StatusCode::NOT_FOUND);
+    assert!(check.calls().is_empty());
+
+    // The third-party check passes: certified.
+    check.answer_with(json!({ "result": "pass" }));
+    let r = t.post(&cert(&dev), person(&id_number)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["state"], "certified", "{v}");
+    assert_eq!(v["certified_by"], "check");
+    assert_eq!(v["decided_by"], "check:id-check");
+    assert!(!r.text().contains(&id_number), "no ID number in the answer");
+    let cid = v["certification_id"].as_str().unwrap().to_owned();
+    // The checking service got the values, signed, and the disclosure is recorded.
+    check.assert_signed(&secret);
+    let calls = check.bodies();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["kind"], "certification.check");
+    assert_eq!(calls[0]["data"]["id_number"], id_number.as_str());
+    assert_eq!(calls[0]["data"]["legal_name"], "Wang Fang");
+    let shared = t.disclosures(&dev).await;
+    assert_eq!(shared.len(), 1, "{shared:?}");
+    assert_eq!(shared[0]["recipient"], "identity-verification-service");
+    assert_eq!(shared[0]["purpose"], "developer-certification");
+    // Only one certification at a time.
+    let r = t.post(&cert(&dev), person(&id_number)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    let got = t.get(&cert(&dev)).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text());
+    assert_eq!(got.json()["state"], "certified");
+    assert!(!got.text().contains(&id_number));
+
+    // The values are in the vault, read back only for the purpose.
+    let r = t
+        .read(&dev, "id-number", &cid, "developer-certification")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["value"], id_number.as_str());
+    let r = t.read(&dev, "id-number", &cid, "developer-marketing").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let r = t
+        .get(&format!("/v1/subjects/{dev}/vault/id-number/{cid}"))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+
+    // A company: a mistyped credit code is refused naming the field.
+    let co = t.adult().await;
+    t.give(&co, "developer-certification").await;
+    let r = t.post(&cert(&co), company(&mistyped(&licence))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["field"], "credit_code");
+    // The check fails: manual review, where an operator needs a copy to decide.
+    check.answer_with(json!({ "result": "fail" }));
+    let r = t.post(&cert(&co), company(&licence)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["state"], "manual_review", "{}", r.text());
+    assert_eq!(r.json()["reason"], "check_failed");
+    let operator = t.key("operator", None).await;
+    let review = |body: serde_json::Value| {
+        let t = &t;
+        let path = format!("{}/review", cert(&co));
+        let operator = operator.clone();
+        async move { t.send(Method::POST, &path, &operator, body, &[]).await }
+    };
+    let r = review(json!({ "decision": "approve" })).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "no copy yet: {}", r.text());
+    // The application cannot decide for the operator.
+    let r = t
+        .post(
+            &format!("{}/review", cert(&co)),
+            json!({ "decision": "approve" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let scan = "scan of the business licence";
+    let r = t
+        .post(
+            &format!("{}/copy", cert(&co)),
+            json!({ "purpose": "developer-certification",
+                    "content_base64": base64_encode(scan.as_bytes()) }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["copy_received"], true);
+    let r = review(json!({ "decision": "approve" })).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["state"], "certified", "{v}");
+    assert_eq!(v["certified_by"], "operator");
+    assert!(v["decided_by"].as_str().unwrap().starts_with("key:"));
+    let co_cid = v["certification_id"].as_str().unwrap().to_owned();
+    let r = t
+        .read(
+            &co,
+            "business-licence-copy",
+            &co_cid,
+            "developer-certification",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["value"], scan);
+
+    // A rejection names a code, not free text; a rejected developer submits again.
+    let again = t.adult().await;
+    t.give(&again, "developer-certification").await;
+    t.give_scope(&again, "developer-certification", cat("id-number"))
+        .await;
+    let other_id = resident_id("44030519921130002");
+    let r = t.post(&cert(&again), person(&other_id)).await;
+    assert_eq!(r.json()["state"], "manual_review", "{}", r.text());
+    let again_cid = r.json()["certification_id"].as_str().unwrap().to_owned();
+    // A copy of an ID card is sensitive too: it needs its own consent.
+    let copy_path = format!("{}/copy", cert(&again));
+    let card = json!({ "purpose": "developer-certification",
+                       "content_base64": base64_encode(b"photo of an ID card") });
+    let upload = || t.post(&copy_path, card.clone());
+    let r = upload().await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(
+        r.text().contains("sensitive_consent_missing"),
+        "{}",
+        r.text()
+    );
+    t.give_scope(&again, "developer-certification", cat("id-card-copy"))
+        .await;
+    assert_eq!(upload().await.status, StatusCode::OK);
+    let path = format!("{}/review", cert(&again));
+    let r = t
+        .send(
+            Method::POST,
+            &path,
+            &operator,
+            json!({ "decision": "reject", "reason": "Wang Fang looks different" }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["field"], "reason");
+    let r = t
+        .send(
+            Method::POST,
+            &path,
+            &operator,
+            json!({ "decision": "reject", "reason": "document_mismatch" }),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["state"], "rejected");
+    check.answer_with(json!({ "result": "pass" }));
+    let r = t.post(&cert(&again), person(&other_id)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["state"], "certified", "{}", r.text());
+    assert_eq!(r.json()["certification_id"], again_cid.as_str());
+    // The rejected submission's copy went with it.
+    let r = t
+        .read(
+            &again,
+            "id-card-copy",
+            &again_cid,
+            "developer-certification",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+
+    // An answer that is neither pass nor fail, or no checking service at all, leaves
+    // the decision to a person too.
+    let newcomer = || async {
+        let sub = t.adult().await;
+        t.give(&sub, "developer-certification").await;
+        t.give_scope(&sub, "developer-certification", cat("id-number"))
+            .await;
+        sub
+    };
+    check.answer_with(json!({ "verdict": "looks fine" }));
+    let sub = newcomer().await;
+    let r = t
+        .post(&cert(&sub), person(&resident_id("32010619780101003")))
+        .await;
+    assert_eq!(r.json()["state"], "manual_review", "{}", r.text());
+    assert_eq!(r.json()["reason"], "check_unavailable");
+    let r = t
+        .send(
+            Method::DELETE,
+            "/v1/notify-targets/id-check",
+            &t.admin,
+            json!(null),
+            &[],
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    let sent = check.calls().len();
+    let sub = newcomer().await;
+    let r = t
+        .post(&cert(&sub), person(&resident_id("51010719660915004")))
+        .await;
+    assert_eq!(r.json()["state"], "manual_review", "{}", r.text());
+    assert_eq!(r.json()["reason"], "no_check_target");
+    assert_eq!(check.calls().len(), sent, "nothing sent");
+
+    // A check cut short by a restart (still `checking` long after any answer could
+    // come) is finished by a person: the copy moves it to manual review first.
+    let stuck = t.adult().await;
+    t.give(&stuck, "developer-certification").await;
+    let tenant = t.get("/v1/tenant").await.json()["tenant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let long_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(10);
+    let interrupted = troth_store::CertificationRecord {
+        tenant: troth_store::TenantId::new(tenant),
+        subject: troth_store::SubjectId::new(stuck.clone()),
+        certification_id: "interrupted".into(),
+        purpose: "developer-certification".into(),
+        workflow: troth_core::Certification {
+            state: troth_core::CertificationState::Checking,
+            ..troth_core::Certification::submitted(troth_core::CertificationKind::Company)
+        },
+        decided_by: None,
+        submitted: long_ago,
+        updated: long_ago,
+    };
+    let saved = troth_store::CertificationStore::save_certification(
+        &t.state.store,
+        troth_store::CertificationChange {
+            record: &interrupted,
+            expected: None,
+            values: &[],
+            remove: &[],
+            access: &troth_store::Access::new("test", "developer-certification"),
+            action: "certification.checking",
+        },
+    )
+    .await
+    .unwrap();
+    assert!(saved);
+    assert_eq!(t.get(&cert(&stuck)).await.json()["state"], "checking");
+    let r = t
+        .post(
+            &format!("{}/copy", cert(&stuck)),
+            json!({ "purpose": "developer-certification",
+                    "content_base64": base64_encode(b"licence") }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["state"], "manual_review");
+    assert_eq!(r.json()["reason"], "check_interrupted");
+    assert_eq!(r.json()["copy_received"], true);
+
+    // Every step is audited by ids and codes; no number is in the log or in clear
+    // in the database.
+    let log = t.audit_actions().await;
+    let steps: Vec<&str> = log
+        .iter()
+        .filter(|e| e["target"] == format!("subject:{co}"))
+        .filter_map(|e| e["action"].as_str())
+        .filter(|a| a.starts_with("certification."))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "certification.submitted",
+            "certification.checking",
+            "certification.manual_review",
+            "certification.copy_received",
+            "certification.certified"
+        ]
+    );
+    let text = serde_json::to_string(&log).unwrap();
+    for secret_value in [&id_number, &licence, &other_id] {
+        assert!(
+            !text.contains(secret_value.as_str()),
+            "a number in the audit log"
+        );
+    }
+    assert!(!text.contains("Wang Fang"));
+    let raw = t.raw_database().await;
+    for needle in [&id_number, &licence] {
+        assert!(
+            !raw.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "a number in clear in the database"
+        );
+    }
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

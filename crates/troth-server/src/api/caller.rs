@@ -89,6 +89,7 @@ fn perm_text(p: Permission) -> &'static str {
         Permission::ManageHolds => "manage legal holds",
         Permission::CeaseOperations => "cease operations",
         Permission::TransferController => "record a transfer of the controller",
+        Permission::ReviewCertifications => "review developer certifications",
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod calendar;
 pub mod caller;
+pub mod certification;
 pub mod cessations;
 pub mod consents;
 pub mod decisions;
@@ -83,6 +84,18 @@ pub fn router(state: Arc<AppState>) -> Router {
             put(vault::put).get(vault::get).delete(vault::delete),
         )
         .route("/v1/subjects/{subject}/disclosures", get(disclosures::list))
+        .route(
+            "/v1/subjects/{subject}/certification",
+            post(certification::submit).get(certification::get),
+        )
+        .route(
+            "/v1/subjects/{subject}/certification/copy",
+            post(certification::copy),
+        )
+        .route(
+            "/v1/subjects/{subject}/certification/review",
+            post(certification::review),
+        )
         .route("/v1/consents", post(consents::record))
         .route("/v1/decisions", post(decisions::single))
         .route("/v1/decisions/batch", post(decisions::batch))

@@ -8,7 +8,7 @@ use axum::routing::get;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{calendar, cessations, holds, reports, retention};
+use crate::api::{calendar, certification, cessations, holds, reports, retention};
 
 use crate::api::{
     audit, consents, decisions, disclosures, exports, fulfil, incidents, keys, outbox, policies,
@@ -49,6 +49,7 @@ impl Modify for BearerKeys {
         decisions::single, decisions::batch,
         vault::put, vault::get, vault::delete,
         disclosures::record, disclosures::list,
+        certification::submit, certification::get, certification::copy, certification::review,
         requests::submit, requests::get, requests::list, requests::transition,
         requests::send_code, requests::confirm_code,
         exports::create, exports::download,
@@ -76,6 +77,8 @@ impl Modify for BearerKeys {
         decisions::Question, decisions::Answer, decisions::Batch, decisions::BatchAnswer,
         vault::PutValue, vault::VaultValue,
         disclosures::NewDisclosure, disclosures::DisclosureInfo,
+        certification::KindInput, certification::Submission, certification::CopyInput,
+        certification::Verdict, certification::Review, certification::CertificationView,
         requests::NewRequest, requests::RequestView, requests::Move, requests::CodeSent,
         requests::CodeInput, exports::ExportCreated, fulfil::Asks, fulfil::CorrectionInput,
         fulfil::CorrectionRef,
@@ -97,6 +100,7 @@ impl Modify for BearerKeys {
         (name = "decisions", description = "May these data be used for this purpose now?"),
         (name = "vault", description = "Encrypted personal information, purpose-checked"),
         (name = "disclosures", description = "Sharing, transfers and public disclosures"),
+        (name = "certification", description = "Developer real-name certification: checked numbers, third-party check, manual review"),
         (name = "requests", description = "Data-subject rights requests with legal deadlines"),
         (name = "incidents", description = "Breaches: affected people, notices, regulator report"),
         (name = "outbox", description = "Notifications: notify targets, delivery, dead letters"),

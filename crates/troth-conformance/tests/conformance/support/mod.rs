@@ -666,10 +666,13 @@ pub fn decoded(msg: &str) -> String {
 pub type Call = (axum::http::HeaderMap, Vec<u8>);
 
 /// A webhook receiver on loopback (a recipient's endpoint, an app's push gateway,
-/// an SMS gateway): answers 200 and keeps every call with its headers.
+/// an SMS gateway, a checking service): answers 200 with the body set by
+/// [`Receiver::answer_with`] (empty until then) and keeps every call with its
+/// headers.
 #[derive(Clone, Default)]
 pub struct Receiver {
     calls: Arc<std::sync::Mutex<Vec<Call>>>,
+    answer: Arc<std::sync::Mutex<Option<Value>>>,
     /// The URL to register as a notify target's `webhook`.
     pub url: String,
 }
@@ -677,15 +680,19 @@ pub struct Receiver {
 impl Receiver {
     pub async fn start() -> Self {
         let calls: Arc<std::sync::Mutex<Vec<Call>>> = Arc::default();
+        let answer: Arc<std::sync::Mutex<Option<Value>>> = Arc::default();
         let kept = Arc::clone(&calls);
+        let answering = Arc::clone(&answer);
         let app = Router::new().route(
             "/hook",
             axum::routing::post(
                 move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
                     let kept = Arc::clone(&kept);
+                    let answering = Arc::clone(&answering);
                     async move {
                         kept.lock().unwrap().push((headers, body.to_vec()));
-                        StatusCode::OK
+                        let reply = answering.lock().unwrap().as_ref().map(Value::to_string);
+                        (StatusCode::OK, reply.unwrap_or_default())
                     }
                 },
             ),
@@ -693,7 +700,12 @@ impl Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { calls, url }
+        Self { calls, answer, url }
+    }
+
+    /// Answers every later call with `body` (JSON).
+    pub fn answer_with(&self, body: Value) {
+        *self.answer.lock().unwrap() = Some(body);
     }
 
     /// The JSON bodies received so far.
