@@ -556,16 +556,25 @@ impl fmt::Debug for Verification<'_> {
     }
 }
 
-/// Whether an entry's stored hash is the hash of its own content and stored
-/// `prev_hash`. That depends on nothing but the entry, so a verifier can compute
-/// it for many entries at once on other threads ([`AuditEntryRef::check_hash`])
-/// and keep only the ordered checks (sequence, links, checkpoints) in its single
-/// run ([`Verification::push_checked`]).
+/// What the ordered part of a verification needs from one entry: its seq, its
+/// stored `prev_hash` and `hash`, and whether that hash is the hash of the entry's
+/// own content. The last depends on nothing but the entry, so a verifier can
+/// compute it for many entries at once on other threads
+/// ([`AuditEntryRef::check_hash`]) and keep only the ordered checks (sequence,
+/// links, checkpoints) in its single run ([`Verification::push_checked`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HashCheck {
     seq: u64,
+    prev_hash: AuditHash,
     hash: AuditHash,
     matches: bool,
+}
+
+impl HashCheck {
+    /// The entry's position in the chain.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
 }
 
 impl AuditEntryRef<'_> {
@@ -574,6 +583,7 @@ impl AuditEntryRef<'_> {
         let fields = (self.actor, self.action, self.target, self.detail);
         HashCheck {
             seq: self.seq,
+            prev_hash: self.prev_hash,
             hash: self.hash,
             matches: hash_with(buf, self.seq, self.time, fields, &self.prev_hash) == self.hash,
         }
@@ -585,18 +595,12 @@ impl Verification<'_> {
     /// broken at the entry named.
     pub fn push(&mut self, e: AuditEntryRef<'_>) -> Result<(), AuditViolation> {
         let check = e.check_hash(&mut self.buf);
-        self.push_checked(e, check)
+        self.push_checked(check)
     }
 
-    /// [`Self::push`] with the hash already checked by [`AuditEntryRef::check_hash`]
-    /// on this same entry. A check naming another seq or stored hash is ignored
-    /// and the hash recomputed, so checks shifted against their entries cannot
-    /// pass a bad one.
-    pub fn push_checked(
-        &mut self,
-        e: AuditEntryRef<'_>,
-        check: HashCheck,
-    ) -> Result<(), AuditViolation> {
+    /// [`Self::push`] for an entry whose hash was already checked by
+    /// [`AuditEntryRef::check_hash`]: same checks, same verdicts.
+    pub fn push_checked(&mut self, e: HashCheck) -> Result<(), AuditViolation> {
         let fail = |seq, kind| Err(AuditViolation { seq, kind });
         if e.seq != self.expected {
             let kind = if e.seq > self.expected {
@@ -613,12 +617,7 @@ impl Verification<'_> {
         if e.prev_hash != self.prev {
             return fail(e.seq, ViolationKind::BrokenLink);
         }
-        let check = if check.seq == e.seq && check.hash == e.hash {
-            check
-        } else {
-            e.check_hash(&mut self.buf)
-        };
-        if !check.matches {
+        if !e.matches {
             return fail(e.seq, ViolationKind::HashMismatch);
         }
         while let Some(cp) = self.cps.get(self.next_cp).filter(|c| c.seq == e.seq) {
@@ -699,28 +698,31 @@ mod tests {
     }
 
     /// Hashes checked ahead (as the store's parallel readers do) give the same
-    /// verdict as checking in the run, and a check paired with the wrong entry
-    /// is not trusted.
+    /// verdicts as checking in the run.
     #[test]
     fn hashes_checked_ahead_give_the_same_verdicts() {
-        let (c, mut es, cps) = chain(30, 10);
-        es[17].detail = r#"{"purpose":"ads"}"#.into();
+        let (c, es, cps) = chain(30, 10);
         let mut buf = Vec::new();
-        let checks: Vec<HashCheck> = es.iter().map(|e| e.view().check_hash(&mut buf)).collect();
-        let run_ahead = |checks: &[HashCheck]| {
+        let ahead = |es: &[AuditEntry], buf: &mut Vec<u8>| {
+            let checks: Vec<HashCheck> = es.iter().map(|e| e.view().check_hash(buf)).collect();
             let v = verifier(&c);
             let mut run = v.begin(&cps);
-            for (e, check) in es.iter().zip(checks) {
-                run.push_checked(e.view(), *check)?;
+            for check in checks {
+                run.push_checked(check)?;
             }
             run.finish()
         };
-        let expected = verifier(&c).verify(&es, &cps).unwrap_err();
-        assert_eq!(expected.seq, 18);
-        assert_eq!(run_ahead(&checks).unwrap_err(), expected);
-        // Each entry given its neighbour's check: recomputed, same verdict.
-        let shifted: Vec<HashCheck> = checks[1..].iter().chain(&checks[..1]).copied().collect();
-        assert_eq!(run_ahead(&shifted).unwrap_err(), expected);
+        assert_eq!(ahead(&es, &mut buf).unwrap().entries, 30);
+        let mut tampered = es.clone();
+        tampered[17].detail = r#"{"purpose":"ads"}"#.into();
+        let mut swapped = es.clone();
+        swapped.swap(4, 5);
+        let mut cut = es.clone();
+        cut.truncate(25);
+        for bad in [tampered, swapped, cut] {
+            let expected = verifier(&c).verify(&bad, &cps).unwrap_err();
+            assert_eq!(ahead(&bad, &mut buf).unwrap_err(), expected);
+        }
     }
 
     #[test]

@@ -1087,22 +1087,21 @@ async fn read_audit_lane(
     lane: i64,
     upto: i64,
     page_size: u32,
-    tx: mpsc::Sender<Result<(AuditPage, Vec<HashCheck>)>>,
+    tx: mpsc::Sender<Result<Vec<HashCheck>>>,
 ) {
     let size = i64::from(page_size);
     let mut after = lane * size;
     let mut buf = Vec::new();
     while after < upto {
-        // Each entry's hash depends only on the entry, so the lanes recompute
-        // them in parallel; the verifier keeps the ordered checks.
+        // Each entry's hash depends only on the entry, so the lanes parse and
+        // hash in parallel; the verifier keeps the ordered checks.
         let page = fetch_audit_page(&pool, &tenant, after, upto.min(after + size), page_size)
             .await
             .and_then(|page| {
-                let checks = audit_page_entries(&page)?
+                Ok(audit_page_entries(&page)?
                     .iter()
                     .map(|e| e.check_hash(&mut buf))
-                    .collect();
-                Ok((page, checks))
+                    .collect())
             });
         let failed = page.is_err();
         if tx.send(page).await.is_err() || failed {
@@ -1850,18 +1849,18 @@ impl Store for This {
         'fast: while verified < upto {
             let lane = usize::try_from((verified / size) % VERIFY_LANES)
                 .map_err(|_| StoreError::Corrupt("audit log page"))?;
-            let Some(Ok((page, checks))) = lanes[lane].recv().await else {
+            let Some(Ok(checks)) = lanes[lane].recv().await else {
                 break 'fast;
             };
             let expected = upto.min(verified + size) - verified;
-            match audit_page_extent(&page) {
-                Ok((count, Some(last)))
-                    if i64::try_from(count).ok() == Some(expected)
-                        && last == verified + expected => {}
-                _ => break 'fast,
+            let last = checks.last().map(|c| c.seq());
+            if i64::try_from(checks.len()).ok() != Some(expected)
+                || last != u64::try_from(verified + expected).ok()
+            {
+                break 'fast;
             }
-            for (entry, check) in audit_page_entries(&page)?.into_iter().zip(checks) {
-                run.push_checked(entry, check)?;
+            for check in checks {
+                run.push_checked(check)?;
             }
             verified += expected;
             // Let other tasks on this worker run between pages.
