@@ -301,6 +301,7 @@ mod tests {
                     P::ReadReports,
                     P::RunReports,
                     P::ManageHolds,
+                    P::ReviewCertifications,
                 ],
             ),
             (
