@@ -1571,6 +1571,19 @@ pub async fn s004_r02_developer_certification_checked_then_manual_review(b: Back
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["state"], "rejected");
+    let held = t
+        .read(
+            &again,
+            "id-card-copy",
+            &again_cid,
+            "developer-certification",
+        )
+        .await;
+    assert_eq!(
+        held.status,
+        StatusCode::OK,
+        "the copy is held until a resubmission"
+    );
     check.answer_with(json!({ "result": "pass" }));
     let r = t.post(&cert(&again), person(&other_id)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
