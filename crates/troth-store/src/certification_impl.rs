@@ -153,22 +153,7 @@ impl CertificationStore for This {
             return Ok(false);
         }
         for (key, ct, expires) in sealed {
-            sqlx::query(
-                "INSERT INTO vault_records
-                   (tenant_id, subject_id, category, record_id, ciphertext, created_ns, expires_ns)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (tenant_id, subject_id, category, record_id) DO UPDATE SET
-                   ciphertext = excluded.ciphertext, expires_ns = excluded.expires_ns",
-            )
-            .bind(key.tenant.as_str())
-            .bind(key.subject.as_str())
-            .bind(key.category.as_str())
-            .bind(key.record.as_str())
-            .bind(ct.into_bytes())
-            .bind(updated)
-            .bind(expires)
-            .execute(&mut *tx)
-            .await?;
+            upsert_vault_record(&mut tx, &key, ct.into_bytes(), updated, expires).await?;
         }
         for category in change.remove {
             let deleted = sqlx::query(

@@ -1122,6 +1122,34 @@ fn checkpoint_from_parts(seq: i64, hash: &[u8], sig: &[u8]) -> Result<Checkpoint
     })
 }
 
+/// Writes one sealed vault record, replacing the ciphertext and expiry of one
+/// already held under the same key (its creation time stays).
+async fn upsert_vault_record(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    key: &VaultKey,
+    ciphertext: Vec<u8>,
+    created_ns: i64,
+    expires_ns: Option<i64>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO vault_records
+           (tenant_id, subject_id, category, record_id, ciphertext, created_ns, expires_ns)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (tenant_id, subject_id, category, record_id) DO UPDATE SET
+           ciphertext = excluded.ciphertext, expires_ns = excluded.expires_ns",
+    )
+    .bind(key.tenant.as_str())
+    .bind(key.subject.as_str())
+    .bind(key.category.as_str())
+    .bind(key.record.as_str())
+    .bind(ciphertext)
+    .bind(created_ns)
+    .bind(expires_ns)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------
 // the trait
 
@@ -1517,23 +1545,9 @@ impl Store for This {
         let ct = seal_value(s, key, plaintext).await?;
         let event = vault_event(key, "vault.write", access);
         let expires = expires.map(ts_ns).transpose()?;
+        let created = ts_ns(jiff::Timestamp::now())?;
         audited!(s, &key.tenant, event, |tx| {
-            sqlx::query(
-                "INSERT INTO vault_records
-                   (tenant_id, subject_id, category, record_id, ciphertext, created_ns, expires_ns)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (tenant_id, subject_id, category, record_id) DO UPDATE SET
-                   ciphertext = excluded.ciphertext, expires_ns = excluded.expires_ns",
-            )
-            .bind(key.tenant.as_str())
-            .bind(key.subject.as_str())
-            .bind(key.category.as_str())
-            .bind(key.record.as_str())
-            .bind(ct.into_bytes())
-            .bind(ts_ns(jiff::Timestamp::now())?)
-            .bind(expires)
-            .execute(&mut *tx)
-            .await?;
+            upsert_vault_record(&mut tx, key, ct.into_bytes(), created, expires).await?;
         });
         Ok(())
     }
