@@ -60,6 +60,14 @@ pub enum Outcome {
     Invalid,
 }
 
+/// jemalloc for everything in the process, SQLite's own `malloc` calls included
+/// (the crate's unprefixed symbols replace glibc's): it keeps freed memory for
+/// reuse, where glibc handed SQLite's megabyte-sized page buffers back to the
+/// kernel and faulted them in again on the next page (a quarter of `troth audit
+/// verify`'s time; see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
