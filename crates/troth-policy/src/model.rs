@@ -376,6 +376,20 @@ impl LegalBasis {
         LegalBasis::OtherLaw,
         LegalBasis::LegitimateInterest,
     ];
+
+    /// The basis's code, as packs and stored records spell it (`legal_obligation`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LegalBasis::Consent => "consent",
+            LegalBasis::Contract => "contract",
+            LegalBasis::LegalObligation => "legal_obligation",
+            LegalBasis::VitalInterest => "vital_interest",
+            LegalBasis::PublicInterest => "public_interest",
+            LegalBasis::PubliclyDisclosed => "publicly_disclosed",
+            LegalBasis::OtherLaw => "other_law",
+            LegalBasis::LegitimateInterest => "legitimate_interest",
+        }
+    }
 }
 
 /// What happens to data at the end of its retention.
@@ -992,6 +1006,21 @@ mod toml_date {
             _ => Err(serde::de::Error::custom(
                 "expected a plain date such as 2025-01-31, without a time",
             )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_basis_code_is_its_serialised_name() {
+        for b in LegalBasis::ALL {
+            assert_eq!(
+                serde_json::to_value(b).expect("serialises"),
+                serde_json::Value::from(b.as_str())
+            );
         }
     }
 }

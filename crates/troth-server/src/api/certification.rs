@@ -35,7 +35,7 @@ use troth_core::{
 };
 use troth_store::{
     Access, CertificationChange, CertificationRecord, CertificationStore, CertificationValue,
-    Disclosure, NotifyTarget, OutboxChannel, OutboxStore, Store, VaultKey,
+    Disclosure, NotifyTarget, OutboxChannel, OutboxStore, RecordRetention, Store, VaultKey,
 };
 use utoipa::ToSchema;
 
@@ -404,11 +404,11 @@ async fn step(
 /// does).
 async fn plan_retention(
     state: &AppState,
-    rt: &TenantRuntime,
+    plan: Option<&RecordRetention>,
     r: &CertificationRecord,
     cats: &[&str],
 ) -> Result<(), ApiError> {
-    let Some(plan) = crate::retention::plan_record(rt, &r.purpose, None).await else {
+    let Some(plan) = plan else {
         return Ok(());
     };
     for c in cats {
@@ -418,7 +418,7 @@ async fn plan_retention(
             *c,
             r.certification_id.as_str(),
         );
-        crate::retention::record_plan(state, &key, &plan)
+        crate::retention::record_plan(state, &key, plan)
             .await
             .map_err(store_error)?;
     }
@@ -479,9 +479,8 @@ pub async fn submit(
         submitted: now,
         updated: now,
     };
-    let expires = crate::retention::plan_record(&rt, &record.purpose, None)
-        .await
-        .and_then(|p| p.expires);
+    let plan = crate::retention::plan_record(&rt, &record.purpose, None).await;
+    let expires = plan.as_ref().and_then(|p| p.expires);
     let vault_values: Vec<CertificationValue> = cats
         .iter()
         .zip(values)
@@ -533,7 +532,7 @@ pub async fn submit(
             .await?
         }
     };
-    plan_retention(&state, &rt, &record, &cats).await?;
+    plan_retention(&state, plan.as_ref(), &record, &cats).await?;
     let done = third_party_check(&state, &caller, &rt, id, record, &vault_values).await?;
     Ok((
         StatusCode::CREATED,
@@ -547,6 +546,15 @@ struct CheckAnswer {
     result: String,
 }
 
+/// Where the values go for the check, and on what basis.
+struct CheckTarget {
+    target: NotifyTarget,
+    /// The policy recipient the target speaks for.
+    recipient: String,
+    /// The legal basis the engine allowed the disclosure on.
+    legal: &'static str,
+}
+
 /// The checking target the engine lets receive the values: a webhook subscribed to
 /// `certification.check` that speaks for a policy recipient allowed to receive
 /// these categories for this purpose. `Err` carries the reason code when there is
@@ -557,7 +565,7 @@ async fn check_target(
     rt: &TenantRuntime,
     subject: CoreSubject,
     r: &CertificationRecord,
-) -> Result<Result<(NotifyTarget, String), &'static str>, ApiError> {
+) -> Result<Result<CheckTarget, &'static str>, ApiError> {
     let targets: Vec<NotifyTarget> = state
         .store
         .notify_targets(&caller.tenant)
@@ -589,13 +597,15 @@ async fn check_target(
         if !d.allow {
             continue;
         }
-        let legal = d
-            .basis
-            .as_ref()
-            .and_then(|b| serde_json::to_value(b.legal).ok())
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_else(|| "consent".to_owned());
-        return Ok(Ok((t, legal)));
+        let legal = d.basis.as_ref().map(|b| b.legal.as_str()).ok_or_else(|| {
+            tracing::error!("allowed disclosure without a basis");
+            ApiError::internal()
+        })?;
+        return Ok(Ok(CheckTarget {
+            target: t,
+            recipient,
+            legal,
+        }));
     }
     Ok(Err("check_not_allowed"))
 }
@@ -614,7 +624,11 @@ async fn third_party_check(
     let failed = |code: &str| {
         ReasonCode::parse(code).map(|reason| CertificationCommand::CheckFailed { reason })
     };
-    let (target, legal) = match check_target(state, caller, rt, subject, &r).await? {
+    let CheckTarget {
+        target,
+        recipient,
+        legal,
+    } = match check_target(state, caller, rt, subject, &r).await? {
         Ok(found) => found,
         Err(code) => {
             let cmd = failed(code).map_err(|_| ApiError::internal())?;
@@ -670,10 +684,10 @@ async fn third_party_check(
             tenant: caller.tenant.clone(),
             subject: r.subject.clone(),
             disclosure_id: uuid::Uuid::now_v7().to_string(),
-            recipient: target.recipient.clone().unwrap_or_default(),
+            recipient,
             categories: categories(r.workflow.kind).map(str::to_owned).to_vec(),
             purpose: r.purpose.clone(),
-            basis: legal,
+            basis: legal.to_owned(),
             destination: None,
             time: Timestamp::now(),
         };
@@ -777,9 +791,8 @@ pub async fn copy(
     }
     let category = copy_category(r.workflow.kind);
     may_store(&state, &caller, &rt, id, &body.purpose, category, &headers).await?;
-    let expires = crate::retention::plan_record(&rt, &r.purpose, None)
-        .await
-        .and_then(|p| p.expires);
+    let plan = crate::retention::plan_record(&rt, &r.purpose, None).await;
+    let expires = plan.as_ref().and_then(|p| p.expires);
     let value = CertificationValue {
         category: category.to_owned(),
         record: r.certification_id.clone(),
@@ -796,7 +809,7 @@ pub async fn copy(
         &[],
     )
     .await?;
-    plan_retention(&state, &rt, &next, &[category]).await?;
+    plan_retention(&state, plan.as_ref(), &next, &[category]).await?;
     Ok(axum::Json(CertificationView::from(&next)))
 }
 

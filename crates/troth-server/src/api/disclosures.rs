@@ -179,8 +179,7 @@ pub async fn record(
     let legal = decision
         .basis
         .as_ref()
-        .and_then(|b| serde_json::to_value(b.legal).ok())
-        .and_then(|v| v.as_str().map(str::to_owned))
+        .map(|b| b.legal.as_str().to_owned())
         .ok_or_else(|| {
             tracing::error!("allowed disclosure without a basis");
             ApiError::internal()
