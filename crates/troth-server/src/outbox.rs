@@ -222,6 +222,14 @@ async fn send_now(
         })
 }
 
+/// Whether `t` takes direct calls of `kind` (SMS codes, copies, certification
+/// checks): a webhook that names the kind. Unlike queued notices ([`targets_for`]),
+/// a target with no event list does not: these calls carry personal data, which
+/// goes only where it was asked for.
+pub fn takes_direct(t: &NotifyTarget, kind: &str) -> bool {
+    t.channel == OutboxChannel::Webhook && t.events.iter().any(|e| e == kind)
+}
+
 /// Sends a text message through the tenant's SMS gateway at once (not through the
 /// outbox: the body holds a phone number and a one-time code, which must not be
 /// stored). The call is signed like every webhook; `{"to", "text", "id"}` is the body.
@@ -234,9 +242,7 @@ pub async fn send_sms(
 ) -> Result<(), SmsError> {
     let gateway = targets
         .iter()
-        .find(|t| {
-            t.channel == OutboxChannel::Webhook && t.events.iter().any(|e| e == VERIFICATION_SMS)
-        })
+        .find(|t| takes_direct(t, VERIFICATION_SMS))
         .ok_or(SmsError::NoGateway)?;
     let id = uuid::Uuid::now_v7().simple().to_string();
     // The number as dialled: digits and a leading plus, whatever spacing it was

@@ -35,7 +35,7 @@ use troth_core::{
 };
 use troth_store::{
     Access, CertificationChange, CertificationRecord, CertificationStore, CertificationValue,
-    Disclosure, NotifyTarget, OutboxChannel, OutboxStore, RecordRetention, Store, VaultKey,
+    Disclosure, NotifyTarget, OutboxStore, RecordRetention, Store, VaultKey,
 };
 use utoipa::ToSchema;
 
@@ -572,10 +572,7 @@ async fn check_target(
         .await
         .map_err(store_error)?
         .into_iter()
-        .filter(|t| {
-            t.channel == OutboxChannel::Webhook
-                && t.events.iter().any(|e| e == outbox::CERTIFICATION_CHECK)
-        })
+        .filter(|t| outbox::takes_direct(t, outbox::CERTIFICATION_CHECK))
         .collect();
     if targets.is_empty() {
         return Ok(Err("no_check_target"));

@@ -26,8 +26,8 @@ use troth_core::{
     SubjectId as CoreSubject,
 };
 use troth_store::{
-    Access, AuditEvent, Categories, OutboxChannel, OutboxStore, Store, StoreError, SubjectId,
-    VaultKey, VaultListStore,
+    Access, AuditEvent, Categories, OutboxStore, Store, StoreError, SubjectId, VaultKey,
+    VaultListStore,
 };
 use utoipa::ToSchema;
 
@@ -196,11 +196,7 @@ async fn transfer_target(
         .await
         .map_err(store_error)?
         .into_iter()
-        .find(|t| {
-            t.target_id == id
-                && t.channel == OutboxChannel::Webhook
-                && t.events.iter().any(|e| e == outbox::COPY_TRANSFER)
-        })
+        .find(|t| t.target_id == id && outbox::takes_direct(t, outbox::COPY_TRANSFER))
         .ok_or_else(|| {
             ApiError::new(
                 ProblemKind::Unprocessable,

@@ -1232,10 +1232,7 @@ async fn third_parties(
     })?;
     Ok(targets
         .into_iter()
-        .filter(|t| {
-            t.channel == troth_store::OutboxChannel::Webhook
-                && t.events.iter().any(|e| e == crate::outbox::COPY_TRANSFER)
-        })
+        .filter(|t| crate::outbox::takes_direct(t, crate::outbox::COPY_TRANSFER))
         .map(|t| NamedItem {
             name: third_party_name(policy, &t.target_id, t.recipient.as_deref(), lang),
             id: t.target_id,
